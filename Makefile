@@ -1,0 +1,48 @@
+# Two commands matter: `make run` (the mock on 127.0.0.1:8080) and `make test`.
+# Each builds what it needs: .venv (openai 2.x, httpx) and, for tests, a second
+# venv .venv-openai3 (openai 3.x, httpx2), because the two SDK majors cannot
+# share one environment.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+VENV3 := .venv-openai3
+PIP_FLAGS := --quiet --disable-pip-version-check
+HOST ?= 127.0.0.1
+PORT ?= 8080
+ARGS ?=
+
+.PHONY: run test test-openai2 test-openai3 contract bench load clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_FLAGS) -e '.[openai2,test,bench]'
+	touch $@
+
+$(VENV3)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV3)
+	$(VENV3)/bin/pip install $(PIP_FLAGS) -e '.[openai3,test]'
+	touch $@
+
+run: $(VENV)/.installed
+	$(VENV)/bin/python -m mockserver --host $(HOST) --port $(PORT) $(ARGS)
+
+test: test-openai2 test-openai3
+
+test-openai2: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest
+
+# Only the tests that drive the openai SDK, again under its newest major.
+test-openai3: $(VENV3)/.installed
+	$(VENV3)/bin/python -m pytest -m sdk
+
+contract: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest --pyargs contract_tests --base-url "$(BASE_URL)" --junitxml=contract-report.xml $(ARGS)
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python -m bench
+
+load: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest -m load -p no:randomly tests/test_load.py
+
+clean:
+	rm -rf $(VENV) $(VENV3) build *.egg-info .hypothesis contract-report.xml

@@ -1,0 +1,145 @@
+"""Profiles as behaviour: error envelopes, failure statuses, field effects.
+
+``profiles.json`` says, per profile, how the target answers each kind of
+failure and which request fields take effect; ``deviations.json`` lists how
+the documented gateway reply departs from the official Response object. Both
+are data next to the schemas; this module loads them (validated, so a typo
+fails loudly at start-up naming the file and field) and renders error bodies,
+so that the mock and the contract suite read one definition.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from .loader import PROFILES, SCHEMA_ROOT, read_json
+from .validation import to_pointer
+
+
+@dataclass(frozen=True)
+class Failure:
+    """How one kind of failure is answered: HTTP status and the error fields."""
+
+    name: str
+    status: int
+    type: str
+    code: str | None
+    message: str
+    param: str | None = None
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """What one profile does, as read from ``profiles.json``."""
+
+    profile: str
+    error_type: str
+    error_has_param: bool
+    request_id_in_message: bool
+    request_id_header: str
+    failures: dict[str, Failure] = field(repr=False)
+    fields: dict[str, str] = field(repr=False)
+
+    def failure(self, name: str) -> Failure:
+        return self.failures[name]
+
+    def error_body(
+        self, name: str, *, request_id: str, param: str | None = None, **values: Any
+    ) -> tuple[int, dict[str, Any]]:
+        """The status and ``{"error": {...}}`` body for failure ``name``.
+
+        ``values`` fill the message template ({model}, {param}, {detail}, {id}).
+        The gateway names the request id inside the message and leaves
+        ``param`` out; the openai profile always has ``param`` (maybe null).
+        """
+        failure = self.failures[name]
+        message = failure.message.format_map(_Defaults(param=param or "", **values))
+        if self.request_id_in_message:
+            message = f"{message} (request id: {request_id})"
+        error: dict[str, Any] = {"message": message, "type": failure.type, "code": failure.code}
+        if self.error_has_param:
+            error["param"] = failure.param if failure.param is not None else param
+        return failure.status, {"error": error}
+
+
+class _Defaults(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+@functools.cache
+def behaviour(profile: str) -> Behaviour:
+    """The behaviour of ``profile`` (``gateway`` or ``openai``)."""
+    data = _profiles()[profile]
+    envelope = data["error_envelope"]
+    failures = {
+        name: Failure(
+            name=name,
+            status=spec["status"],
+            type=spec.get("type", envelope["type"]),
+            code=spec["code"],
+            message=spec["message"],
+            param=spec.get("param"),
+        )
+        for name, spec in data["failures"].items()
+    }
+    return Behaviour(
+        profile=profile,
+        error_type=envelope["type"],
+        error_has_param=envelope["param"],
+        request_id_in_message=envelope["request_id_in_message"],
+        request_id_header=envelope["request_id_header"],
+        failures=failures,
+        fields=dict(data["fields"]),
+    )
+
+
+@functools.cache
+def _profiles() -> dict[str, Any]:
+    path = SCHEMA_ROOT / "profiles.json"
+    data = read_json(path)
+    schema = read_json(SCHEMA_ROOT / "profiles.schema.json")
+    errors = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        raise ValueError(f"{path}: {to_pointer(first.absolute_path) or '/'}: {first.message}")
+    missing = set(PROFILES) - set(data)
+    if missing:
+        raise ValueError(f"{path}: missing profiles {sorted(missing)}")
+    return data
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """One documented way the gateway reply departs from OpenAI's Response."""
+
+    path: str
+    kind: str
+    openai: str
+    gateway: str
+    impact: str
+
+    def matches(self, pointer: str) -> bool:
+        """Whether a violation at ``pointer`` is this deviation (``*`` is one path segment)."""
+        pattern = self.path.split("/")
+        parts = pointer.split("/")
+        return len(pattern) == len(parts) and all(
+            p == "*" and q != "" or fnmatch.fnmatchcase(q, p) for p, q in zip(pattern, parts)
+        )
+
+
+@functools.cache
+def deviations() -> tuple[Deviation, ...]:
+    """The gateway's known deviations from the openai profile, from ``deviations.json``."""
+    data = read_json(SCHEMA_ROOT / "deviations.json")
+    return tuple(Deviation(**entry) for entry in data["response"])
+
+
+def known_deviation(pointer: str) -> Deviation | None:
+    """The listed deviation a violation at ``pointer`` is, or None for a new one."""
+    return next((d for d in deviations() if d.matches(pointer)), None)
