@@ -44,6 +44,8 @@ class Behaviour:
     request_id_header: str
     failures: dict[str, Failure] = field(repr=False)
     fields: dict[str, str] = field(repr=False)
+    id_prefixes: dict[str, str] = field(repr=False)
+    usage_extensions: tuple[str, ...] = ()
 
     def failure(self, name: str) -> Failure:
         return self.failures[name]
@@ -96,6 +98,8 @@ def behaviour(profile: str) -> Behaviour:
         request_id_header=envelope["request_id_header"],
         failures=failures,
         fields=dict(data["fields"]),
+        id_prefixes=dict(data["id_prefixes"]),
+        usage_extensions=tuple(data["usage_extensions"]),
     )
 
 
@@ -143,3 +147,34 @@ def deviations() -> tuple[Deviation, ...]:
 def known_deviation(pointer: str) -> Deviation | None:
     """The listed deviation a violation at ``pointer`` is, or None for a new one."""
     return next((d for d in deviations() if d.matches(pointer)), None)
+
+
+def without_deviations(response: dict[str, Any]) -> dict[str, Any]:
+    """``response`` (OpenAI-shaped) with the fields the gateway omits removed, in place.
+
+    The mock builds every reply in OpenAI's full shape and, in the gateway
+    profile, drops what ``deviations.json`` says the gateway leaves out, so the
+    list of deviations is the only place that knows them.
+    """
+    for deviation in deviations():
+        if deviation.kind == "missing":
+            _drop(response, deviation.path.strip("/").split("/"))
+    return response
+
+
+def _drop(node: Any, parts: list[str]) -> None:
+    head, rest = parts[0], parts[1:]
+    if isinstance(node, list) and head == "*":
+        children = node
+    elif isinstance(node, dict) and head == "*":
+        children = list(node.values())
+    elif isinstance(node, dict):
+        if not rest:
+            node.pop(head, None)
+            return
+        children = [node[head]] if head in node else []
+    else:
+        return
+    for child in children:
+        if rest:
+            _drop(child, rest)

@@ -1,0 +1,63 @@
+"""Who may call: the ``Authorization`` header, checked like the gateway does.
+
+new-api strips a ``Bearer `` prefix if present, then takes the rest as the
+key, so ``Authorization: sk-xxx`` (the documented form) and ``Bearer sk-xxx``
+(the openai SDK) both work. With no keys configured any non-empty key passes;
+with keys, each may be limited to models, a request quota and an expiry.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .config import KeySpec, MockConfig, now
+from .errors import ApiError
+
+
+def key_from_header(header: str | None) -> str:
+    """The key in an ``Authorization`` header, with or without ``Bearer``."""
+    value = (header or "").strip()
+    if value[:7].lower() == "bearer ":
+        value = value[7:].strip()
+    return value
+
+
+class KeyChecker:
+    """Checks keys and counts their use against quotas (thread-safe)."""
+
+    def __init__(self, config: MockConfig):
+        self._keys = {spec.key: spec for spec in config.api_keys}
+        self._used: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, header: str | None) -> KeySpec:
+        """The key's spec, or ``ApiError`` (401) for a missing, unknown, expired or used-up key."""
+        key = key_from_header(header)
+        if not key:
+            raise ApiError("missing_key")
+        if not self._keys:
+            return KeySpec(key)
+        spec = self._keys.get(key)
+        if spec is None:
+            raise ApiError("invalid_key")
+        if spec.expires_at is not None and now() >= spec.expires_at:
+            raise ApiError("expired_key")
+        if spec.quota is not None and self._used.get(key, 0) >= spec.quota:
+            raise ApiError("key_quota_exhausted")
+        return spec
+
+    def authorize_model(self, spec: KeySpec, model: str) -> None:
+        """403 when the key is limited to other models."""
+        if spec.models and model not in spec.models:
+            raise ApiError("model_not_allowed", param="model", model=model)
+
+    def charge(self, spec: KeySpec) -> None:
+        """Count one billable request against the key's quota."""
+        if spec.quota is None:
+            return
+        with self._lock:
+            self._used[spec.key] = self._used.get(spec.key, 0) + 1
+
+    def reset(self) -> None:
+        with self._lock:
+            self._used.clear()

@@ -1,0 +1,66 @@
+"""``python -m mockserver``: run the mock gateway from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from schemas import PROFILES
+
+from .app import create_app
+from .config import ConfigError, MockConfig, load_keys_file
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m mockserver", description="A mock of the gateway's POST /v1/responses.")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+    p.add_argument("--profile", choices=PROFILES, default="gateway", help="behave like the documented gateway (default) or like OpenAI")
+    p.add_argument("--seed", type=int, default=0, help="seed for reply text: same request + same seed = same reply")
+    p.add_argument("--api-key", action="append", default=[], metavar="KEY", help="accept only this key (repeatable); default: any non-empty key")
+    p.add_argument("--keys-file", type=Path, help="JSON list of keys with optional models, quota and expires_at")
+    p.add_argument("--model", action="append", default=[], metavar="ID[:reasons|:plain]", help="serve this model (repeatable); default: the qwen models")
+    p.add_argument("--max-stored", type=int, default=10_000, help="stored responses kept before the oldest is evicted")
+    p.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024, help="larger request bodies get 413")
+    p.add_argument("--stream-delay", type=float, default=0.0, help="seconds between streamed events")
+    p.add_argument("--ping-every", type=int, default=0, help="send a ': PING' comment every N events (0: never)")
+    p.add_argument("--reasoning-stream", choices=("summary", "text"), default="summary", help="stream reasoning as OpenAI's summary events or DashScope's reasoning_text events")
+    p.add_argument("--threads", type=int, default=8, help="worker threads")
+    p.add_argument("--quiet", action="store_true", help="no per-request log lines")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> MockConfig:
+    keys: list = list(args.api_key)
+    if args.keys_file:
+        keys.extend(load_keys_file(args.keys_file))
+    values = dict(
+        profile=args.profile,
+        seed=args.seed,
+        api_keys=keys,
+        max_stored=args.max_stored,
+        max_body_bytes=args.max_body_bytes,
+        stream_delay=args.stream_delay,
+        ping_every=args.ping_every,
+        reasoning_stream=args.reasoning_stream,
+        log_requests=not args.quiet,
+    )
+    if args.model:
+        values["models"] = args.model
+    return MockConfig.build(**values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = config_from_args(args)
+    except ConfigError as exc:
+        print(f"mockserver: configuration error: {exc}", file=sys.stderr)
+        return 2
+    from .serve import serve
+
+    serve(create_app(config), host=args.host, port=args.port, threads=args.threads)
+    return 0

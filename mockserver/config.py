@@ -1,0 +1,175 @@
+"""Configuration of the mock, validated when it is built.
+
+Everything the command line sets is a field here, so an app made in a test
+(``create_app(profile="openai", seed=3)``) and one started from the shell
+behave the same. Invalid values raise ``ConfigError`` naming the field (and
+the file, for values read from one).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from schemas import PROFILES
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot work; the message names the field."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model the mock serves, and whether it reasons by default (qwen3.5/3.6-plus do)."""
+
+    id: str
+    reasons: bool = True
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """An accepted API key, optionally limited like a new-api token.
+
+    ``models``: the models this key may use (empty: all). ``quota``: how many
+    requests it may make before it is used up. ``expires_at``: a Unix time.
+    """
+
+    key: str
+    models: tuple[str, ...] = ()
+    quota: int | None = None
+    expires_at: float | None = None
+
+    def __repr__(self) -> str:  # keys never reach logs or reprs
+        return f"KeySpec(key='sk-***', models={self.models!r}, quota={self.quota!r}, expires_at={self.expires_at!r})"
+
+
+DEFAULT_MODELS = (
+    ModelSpec("qwen3.6-plus", reasons=True),
+    ModelSpec("qwen3.6-plus-2026-04-02", reasons=True),
+    ModelSpec("qwen3.5-plus", reasons=True),
+    ModelSpec("qwen-plus", reasons=False),
+    ModelSpec("qwen-turbo", reasons=False),
+)
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    """How the mock behaves. Immutable; ``with_changes`` makes a changed copy."""
+
+    profile: str = "gateway"
+    seed: int = 0
+    api_keys: tuple[KeySpec, ...] = ()
+    models: tuple[ModelSpec, ...] = DEFAULT_MODELS
+    max_stored: int = 10_000
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_json_depth: int = 64
+    stream_delay: float = 0.0
+    ping_every: int = 0
+    reasoning_stream: str = "summary"
+    insufficient_quota_keys: tuple[str, ...] = field(default=(), repr=False)
+    log_requests: bool = True
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ConfigError(f"profile: {self.profile!r} is not one of {', '.join(PROFILES)}")
+        if not self.models:
+            raise ConfigError("models: at least one model must be served")
+        if self.max_stored < 1:
+            raise ConfigError(f"max_stored: must be at least 1, got {self.max_stored}")
+        if self.max_body_bytes < 1024:
+            raise ConfigError(f"max_body_bytes: must be at least 1024, got {self.max_body_bytes}")
+        if self.stream_delay < 0:
+            raise ConfigError(f"stream_delay: must not be negative, got {self.stream_delay}")
+        if self.ping_every < 0:
+            raise ConfigError(f"ping_every: must not be negative, got {self.ping_every}")
+        if self.reasoning_stream not in ("summary", "text"):
+            raise ConfigError(f"reasoning_stream: {self.reasoning_stream!r} is not 'summary' or 'text'")
+        for spec in self.api_keys:
+            if not spec.key:
+                raise ConfigError("api_keys: a key must not be empty")
+
+    def model(self, model_id: str) -> ModelSpec | None:
+        return next((m for m in self.models if m.id == model_id), None)
+
+    def with_changes(self, **changes: Any) -> MockConfig:
+        return replace(self, **_coerce(changes))
+
+    @classmethod
+    def build(cls, **values: Any) -> MockConfig:
+        """A config from plain values: keys and models may be strings or dicts."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ConfigError(f"{', '.join(sorted(unknown))}: unknown setting(s)")
+        return cls(**_coerce(values))
+
+
+def _coerce(values: dict[str, Any]) -> dict[str, Any]:
+    values = dict(values)
+    if "api_keys" in values:
+        values["api_keys"] = tuple(_key_spec(k) for k in values["api_keys"] or ())
+    if "models" in values:
+        values["models"] = tuple(_model_spec(m) for m in values["models"])
+    return values
+
+
+def _key_spec(value: str | dict[str, Any] | KeySpec) -> KeySpec:
+    if isinstance(value, KeySpec):
+        return value
+    if isinstance(value, str):
+        return KeySpec(value)
+    try:
+        return KeySpec(
+            key=str(value["key"]),
+            models=tuple(value.get("models", ())),
+            quota=value.get("quota"),
+            expires_at=value.get("expires_at"),
+        )
+    except (KeyError, TypeError) as exc:
+        raise ConfigError(f"api_keys: each key is a string or an object with 'key' ({exc})") from None
+
+
+def _model_spec(value: str | dict[str, Any] | ModelSpec) -> ModelSpec:
+    if isinstance(value, ModelSpec):
+        return value
+    if isinstance(value, str):
+        name, _, flag = value.partition(":")
+        if flag not in ("", "reasons", "plain"):
+            raise ConfigError(f"models: {value!r}: the suffix must be ':reasons' or ':plain'")
+        return ModelSpec(name, reasons=flag != "plain")
+    try:
+        return ModelSpec(id=str(value["id"]), reasons=bool(value.get("reasons", True)))
+    except (KeyError, TypeError) as exc:
+        raise ConfigError(f"models: each model is a string or an object with 'id' ({exc})") from None
+
+
+def load_keys_file(path: Path) -> tuple[KeySpec, ...]:
+    """Keys from a JSON file: a list of strings or of ``{"key", "models", "quota", "expires_at"}``.
+
+    Errors name the file and the entry; the keys themselves are never echoed.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read keys file: {exc}") from None
+    if not isinstance(data, list):
+        raise ConfigError(f"{path}: must hold a JSON list of keys")
+    specs = []
+    for index, entry in enumerate(data):
+        try:
+            spec = _key_spec(entry)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: [{index}]: {exc}") from None
+        if spec.expires_at is not None and not isinstance(spec.expires_at, (int, float)):
+            raise ConfigError(f"{path}: [{index}].expires_at: must be a Unix time in seconds")
+        if spec.quota is not None and (not isinstance(spec.quota, int) or spec.quota < 0):
+            raise ConfigError(f"{path}: [{index}].quota: must be a non-negative integer")
+        specs.append(spec)
+    return tuple(specs)
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,193 @@
+"""Building the Response object for a create request.
+
+The reply is built once, in full, before anything is sent: the streamed form
+is derived from it (``sse.py``), so streamed and plain replies to the same
+request and seed are equal. It is built in OpenAI's full shape and, in the
+gateway profile, the documented deviations are removed
+(``schemas.behaviour.without_deviations``).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from schemas.behaviour import Behaviour, without_deviations
+
+from . import generation
+from .config import ModelSpec
+from .tokens import count_input_tokens, count_tokens, truncate
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4()}"
+
+
+@dataclass
+class Turn:
+    """One create request, resolved: the conversation the model sees and this turn's new items."""
+
+    request: dict[str, Any]
+    model: ModelSpec
+    input_items: list[dict[str, Any]]
+    conversation: list[dict[str, Any]]
+
+
+def normalise_input(value: str | list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+    """Input as stored items: typed, with ids, message content as a list of parts."""
+    if isinstance(value, str):
+        value = [{"role": "user", "content": value}]
+    items = []
+    for raw in value:
+        item = dict(raw)
+        kind = item.setdefault("type", "message")
+        if kind == "message":
+            if isinstance(item.get("content"), str):
+                part_type = "output_text" if item.get("role") == "assistant" else "input_text"
+                item["content"] = [{"type": part_type, "text": item["content"]}]
+            item.setdefault("status", "completed")
+        item.setdefault("id", new_id(prefix))
+        items.append(item)
+    return items
+
+
+def reasoning_enabled(request: dict[str, Any], model: ModelSpec) -> bool:
+    """``reasoning.effort`` wins, then DashScope's ``enable_thinking``, then the model's default."""
+    effort = (request.get("reasoning") or {}).get("effort")
+    if effort is not None:
+        return effort != "none"
+    if "enable_thinking" in request:
+        return bool(request["enable_thinking"])
+    return model.reasons
+
+
+def output_cap(request: dict[str, Any], behaviour: Behaviour) -> int | None:
+    """The token cap that takes effect in this profile (see profiles.json ``fields``)."""
+    if request.get("max_output_tokens") is not None:
+        return request["max_output_tokens"]
+    if behaviour.fields["max_tokens"] == "caps_output_unless_max_output_tokens":
+        return request.get("max_tokens")
+    return None
+
+
+def build_response(turn: Turn, behaviour: Behaviour, rng: random.Random, *, response_id: str | None = None) -> dict[str, Any]:
+    """The finished Response for ``turn``: output items, status and usage that adds up."""
+    created_at = int(time.time())
+    prefixes = behaviour.id_prefixes
+    user_text = generation.last_user_text(turn.conversation)
+    text = generation.reply_text(user_text, rng, tool_result=_last_tool_result(turn.conversation))
+    summary = generation.reasoning_summary(user_text, text, rng) if reasoning_enabled(turn.request, turn.model) else None
+    cap = output_cap(turn.request, behaviour)
+    output, reasoning_tokens, text_tokens, cut = _cut_to_cap(summary, text, cap)
+    items: list[dict[str, Any]] = []
+    if output["summary"] is not None:
+        items.append(reasoning_item(output["summary"], prefixes["reasoning"]))
+    if output["text"] is not None:
+        items.append(message_item(output["text"], prefixes["message"], status="incomplete" if cut else "completed"))
+    response = response_envelope(turn.request, behaviour, response_id or new_id(prefixes["response"]), created_at)
+    response.update(
+        status="incomplete" if cut else "completed",
+        incomplete_details={"reason": "max_output_tokens"} if cut else None,
+        output=items,
+        usage=usage(count_input_tokens(turn.conversation, turn.request.get("instructions")), text_tokens, reasoning_tokens, behaviour),
+        completed_at=max(created_at, int(time.time())),
+    )
+    return shaped(response, behaviour)
+
+
+def shaped(response: dict[str, Any], behaviour: Behaviour) -> dict[str, Any]:
+    """The response in the profile's shape (the gateway omits its documented deviations)."""
+    return without_deviations(response) if behaviour.profile == "gateway" else response
+
+
+def _last_tool_result(conversation: list[dict[str, Any]]) -> str | None:
+    last = conversation[-1] if conversation else {}
+    if last.get("type") != "function_call_output":
+        return None
+    output = last.get("output", "")
+    return output if isinstance(output, str) else " ".join(p.get("text", "") for p in output if isinstance(p, dict))
+
+
+def _cut_to_cap(summary: str | None, text: str, cap: int | None) -> tuple[dict[str, str | None], int, int, bool]:
+    """Spend the token cap on reasoning first, then on the text, as a model does."""
+    reasoning_tokens = count_tokens(summary) if summary is not None else 0
+    text_tokens = count_tokens(text)
+    if cap is None or reasoning_tokens + text_tokens <= cap:
+        return {"summary": summary, "text": text}, reasoning_tokens, text_tokens, False
+    if summary is not None and reasoning_tokens >= cap:
+        return {"summary": truncate(summary, cap), "text": None}, cap, 0, True
+    left = cap - reasoning_tokens
+    return {"summary": summary, "text": truncate(text, left)}, reasoning_tokens, left, True
+
+
+def reasoning_item(summary: str, prefix: str) -> dict[str, Any]:
+    return {"id": new_id(prefix), "type": "reasoning", "summary": [{"type": "summary_text", "text": summary}]}
+
+
+def message_item(text: str, prefix: str, *, status: str = "completed") -> dict[str, Any]:
+    return {
+        "id": new_id(prefix),
+        "type": "message",
+        "role": "assistant",
+        "status": status,
+        "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}],
+    }
+
+
+def usage(input_tokens: int, text_tokens: int, reasoning_tokens: int, behaviour: Behaviour) -> dict[str, Any]:
+    """Usage that adds up: output includes reasoning, total is input plus output."""
+    output_tokens = text_tokens + reasoning_tokens
+    result: dict[str, Any] = {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+        "total_tokens": input_tokens + output_tokens,
+    }
+    if "x_details" in behaviour.usage_extensions:
+        result["x_details"] = [
+            {
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+                "total_tokens": input_tokens + output_tokens,
+                "x_billing_type": "response_api",
+            }
+        ]
+    return result
+
+
+def response_envelope(request: dict[str, Any], behaviour: Behaviour, response_id: str, created_at: int) -> dict[str, Any]:
+    """Everything but output and usage: ids, timestamps and the request's settings echoed."""
+    reasoning = request.get("reasoning") or {}
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": created_at,
+        "status": "in_progress",
+        "background": bool(request.get("background") or False),
+        "error": None,
+        "incomplete_details": None,
+        "instructions": request.get("instructions"),
+        "max_output_tokens": request.get("max_output_tokens"),
+        "metadata": request.get("metadata") or {},
+        "model": request["model"],
+        "output": [],
+        "parallel_tool_calls": request.get("parallel_tool_calls", True) is not False,
+        "previous_response_id": request.get("previous_response_id"),
+        "reasoning": {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},
+        "service_tier": request.get("service_tier") or "default",
+        "store": request.get("store", True) is not False,
+        "temperature": request.get("temperature", 1.0),
+        "text": request.get("text") or {"format": {"type": "text"}},
+        "tool_choice": request.get("tool_choice", "auto"),
+        "tools": request.get("tools", []),
+        "top_logprobs": request.get("top_logprobs") or 0,
+        "top_p": request.get("top_p", 1.0),
+        "truncation": request.get("truncation") or "disabled",
+        "frequency_penalty": request.get("frequency_penalty") or 0.0,
+        "presence_penalty": request.get("presence_penalty") or 0.0,
+    }

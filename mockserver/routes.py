@@ -1,0 +1,183 @@
+"""The API: ``/v1/responses`` (create, retrieve, delete, input items) and ``/v1/models``.
+
+Views stay thin: authentication, body checks, reply building, storing and
+streaming each live in their own module; a view strings them together in
+the order the gateway does (key first, then body, then model).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from schemas.behaviour import Behaviour, behaviour
+
+from . import sse
+from .body import check_request, read_json_body
+from .errors import ApiError
+from .generation import seeded_rng
+from .replies import Turn, build_response, normalise_input
+from .state import MockState, mock_state
+
+log = logging.getLogger("mockserver")
+api = Blueprint("api", __name__)
+
+
+def profile_behaviour() -> Behaviour:
+    return behaviour(current_app.config["MOCK"].profile)
+
+
+@api.post("/v1/responses")
+def create_response() -> Response:
+    state = mock_state()
+    config = state.config
+    key = state.keys.authenticate(request.headers.get("Authorization"))
+    body = check_request(read_json_body(request, max_bytes=config.max_body_bytes, max_depth=config.max_json_depth), config.profile)
+    model = config.model(body["model"])
+    if model is None:
+        raise ApiError("unknown_model", param="model", model=body["model"])
+    state.keys.authorize_model(key, model.id)
+    if key.key in config.insufficient_quota_keys:
+        raise ApiError("insufficient_quota")
+    if body.get("max_tokens") is not None and profile_behaviour().fields["max_tokens"] == "ignored":
+        log.info("max_tokens=%s ignored: the gateway drops it (use max_output_tokens)", body["max_tokens"])
+    for responder in state.responders:
+        answer = responder(body)
+        if answer is not None:
+            state.keys.charge(key)
+            return answer
+    turn = resolve_turn(body, model, state)
+    response = build_response(turn, profile_behaviour(), seeded_rng(state.seed, body, turn.conversation))
+    state.keys.charge(key)
+    if body.get("store", True) is not False:
+        state.store.put(response["id"], {"response": response, "input_items": turn.input_items, "conversation": turn.conversation + response["output"]})
+    if body.get("stream"):
+        return stream_response(response, state)
+    return jsonify(response)
+
+
+def resolve_turn(body: dict[str, Any], model: Any, state: MockState) -> Turn:
+    """The conversation so far (via ``previous_response_id``) plus this request's input."""
+    prefixes = profile_behaviour().id_prefixes
+    input_items = normalise_input(body["input"], prefixes["input_item"])
+    history: list[dict[str, Any]] = []
+    previous_id = body.get("previous_response_id")
+    if previous_id:
+        record = state.store.get(previous_id)
+        if record is None:
+            raise ApiError("previous_response_not_found", param="previous_response_id", id=clip(previous_id))
+        history = list(record["conversation"])
+    return Turn(request=body, model=model, input_items=input_items, conversation=history + input_items)
+
+
+def stream_response(response: dict[str, Any], state: MockState) -> Response:
+    """``text/event-stream`` of the events derived from the finished ``response``.
+
+    The split of the text into deltas depends only on the seed and the text,
+    so the same request streams the same way every time.
+    """
+    rng = random.Random(state.seed)
+    events = sse.response_events(response, reasoning_family=state.config.reasoning_stream, chunker=lambda text: sse.split_text(text, rng))
+    return Response(
+        paced(events, delay=state.config.stream_delay, ping_every=state.config.ping_every, response_id=response["id"]),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def paced(events: Iterator[dict[str, Any]], *, delay: float, ping_every: int, response_id: str) -> Iterator[bytes]:
+    """Encode and send each event as it comes; a client that leaves is logged, not an error."""
+    sent = 0
+    try:
+        for event in events:
+            if sent and delay:
+                time.sleep(delay)
+            if sent and ping_every and sent % ping_every == 0:
+                yield sse.encode_comment("PING")
+            yield sse.encode_event(event)
+            sent += 1
+    except GeneratorExit:
+        log.info("client disconnected from stream %s after %d events", response_id, sent)
+        raise
+
+
+@api.get("/v1/responses/<response_id>")
+def retrieve_response(response_id: str) -> Response:
+    return jsonify(stored(response_id)["response"])
+
+
+@api.delete("/v1/responses/<response_id>")
+def delete_response(response_id: str) -> Response:
+    state = mock_state()
+    state.keys.authenticate(request.headers.get("Authorization"))
+    if not state.store.delete(response_id):
+        raise ApiError("not_found", param="response_id", id=clip(response_id))
+    return jsonify({"id": response_id, "object": "response.deleted", "deleted": True})
+
+
+@api.get("/v1/responses/<response_id>/input_items")
+def list_input_items(response_id: str) -> Response:
+    items = stored(response_id)["input_items"]
+    limit = int_param("limit", default=20, low=1, high=100)
+    order = request.args.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise ApiError("invalid_request", param="order", detail=f"{clip(order)!r} is not one of 'asc', 'desc'")
+    ordered = items if order == "asc" else list(reversed(items))
+    after = request.args.get("after")
+    if after:
+        ids = [item["id"] for item in ordered]
+        if after not in ids:
+            raise ApiError("invalid_request", param="after", detail=f"no input item {clip(after)!r} in this response")
+        ordered = ordered[ids.index(after) + 1 :]
+    page = ordered[:limit]
+    return jsonify(
+        {
+            "object": "list",
+            "data": page,
+            "has_more": len(ordered) > limit,
+            "first_id": page[0]["id"] if page else None,
+            "last_id": page[-1]["id"] if page else None,
+        }
+    )
+
+
+@api.get("/v1/models")
+def list_models() -> Response:
+    state = mock_state()
+    state.keys.authenticate(request.headers.get("Authorization"))
+    owner = "mock-gateway"
+    return jsonify({"object": "list", "data": [{"id": m.id, "object": "model", "created": 0, "owned_by": owner} for m in state.config.models]})
+
+
+def stored(response_id: str) -> dict[str, Any]:
+    """The stored record for ``response_id`` after checking the key; 404 when unknown."""
+    state = mock_state()
+    state.keys.authenticate(request.headers.get("Authorization"))
+    record = state.store.get(response_id)
+    if record is None:
+        raise ApiError("not_found", param="response_id", id=clip(response_id))
+    return record
+
+
+def int_param(name: str, *, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError("invalid_request", param=name, detail=f"{clip(raw)!r} is not an integer") from None
+    if not low <= value <= high:
+        raise ApiError("invalid_request", param=name, detail=f"must be between {low} and {high}")
+    return value
+
+
+def clip(text: str, limit: int = 128) -> str:
+    """User-supplied text safe to echo in a message: bounded, no control characters."""
+    cleaned = "".join(ch if ch.isprintable() else "?" for ch in text[:limit])
+    return cleaned + ("…" if len(text) > limit else "")
