@@ -127,6 +127,7 @@ class Deviation:
     openai: str
     gateway: str
     impact: str
+    omit: str = "always"
 
     def matches(self, pointer: str) -> bool:
         """Whether a violation at ``pointer`` is this deviation (``*`` is one path segment)."""
@@ -158,11 +159,11 @@ def without_deviations(response: dict[str, Any]) -> dict[str, Any]:
     """
     for deviation in deviations():
         if deviation.kind == "missing":
-            _drop(response, deviation.path.strip("/").split("/"))
+            _drop(response, deviation.path.strip("/").split("/"), only_null=deviation.omit == "when_null")
     return response
 
 
-def _drop(node: Any, parts: list[str]) -> None:
+def _drop(node: Any, parts: list[str], *, only_null: bool) -> None:
     head, rest = parts[0], parts[1:]
     if isinstance(node, list) and head == "*":
         children = node
@@ -170,11 +171,12 @@ def _drop(node: Any, parts: list[str]) -> None:
         children = list(node.values())
     elif isinstance(node, dict):
         if not rest:
-            node.pop(head, None)
+            if head in node and (node[head] is None or not only_null):
+                del node[head]
             return
         children = [node[head]] if head in node else []
     else:
         return
     for child in children:
         if rest:
-            _drop(child, rest)
+            _drop(child, rest, only_null=only_null)

@@ -24,3 +24,49 @@ def documented_request() -> dict[str, Any]:
 @pytest.fixture
 def documented_response() -> dict[str, Any]:
     return load_fixture("documented_response.json")
+
+
+API_KEY = "sk-test-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL"
+
+
+@pytest.fixture
+def app():
+    from mockserver import create_app
+
+    return create_app(seed=7, api_keys=[API_KEY])
+
+
+@pytest.fixture
+def client(app):
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {API_KEY}"
+    return client
+
+
+class LiveServer:
+    """A real waitress server on a free loopback port, in a thread."""
+
+    def __init__(self, app):
+        from waitress import create_server
+
+        self.app = app
+        self.server = create_server(app, host="127.0.0.1", port=0, threads=8)
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        import threading
+
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> "LiveServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.close()
+
+
+@pytest.fixture(scope="module")
+def live_server():
+    from mockserver import create_app
+
+    with LiveServer(create_app(seed=7, api_keys=[API_KEY], log_requests=False)) as server:
+        yield server

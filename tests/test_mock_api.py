@@ -1,0 +1,259 @@
+"""The mock's HTTP contract, in-process: replies, determinism, usage, store, auth, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import schemas
+from mockserver import ConfigError, MockConfig, create_app
+from schemas.behaviour import behaviour
+
+from .conftest import API_KEY, load_fixture
+
+DOCUMENTED = load_fixture("documented_request.json")
+
+
+def create(client, body, **kwargs):
+    return client.post("/v1/responses", json=body, **kwargs)
+
+
+def output_text(body):
+    return "".join(p["text"] for item in body["output"] if item["type"] == "message" for p in item["content"])
+
+
+def test_documented_request_with_bare_key_validates_against_gateway_profile(app):
+    reply = app.test_client().post("/v1/responses", json=DOCUMENTED, headers={"Authorization": API_KEY})
+    assert reply.status_code == 200
+    body = reply.get_json()
+    assert schemas.validate(body, "response", "gateway") == []
+    assert [item["type"] for item in body["output"]] == ["reasoning", "message"]
+    assert body["id"].startswith("resp_") and all(item["id"].startswith("msg_") for item in body["output"])
+    assert "status" not in body["output"][0]
+    assert body["created_at"] <= body["completed_at"]
+    assert body["model"] == DOCUMENTED["model"] and body["temperature"] == DOCUMENTED["temperature"]
+
+
+def test_chinese_input_gets_chinese_text_and_utf8_on_the_wire(client):
+    reply = create(client, DOCUMENTED)
+    assert "你" in output_text(reply.get_json()) or "您" in output_text(reply.get_json())
+    assert "\\u" not in reply.get_data(as_text=True)
+    assert output_text(reply.get_json()).encode("utf-8") in reply.get_data()
+
+
+def test_english_input_gets_an_english_reply_that_is_not_an_echo(client):
+    text = output_text(create(client, {"model": "qwen3.6-plus", "input": "How do I learn Rust quickly?"}).get_json())
+    assert text.isascii() and "Rust" in text and "How do I learn Rust quickly?" not in text
+
+
+def test_openai_profile_serves_openai_shape(client):
+    app = create_app(profile="openai", seed=7)
+    body = create(app.test_client(), DOCUMENTED, headers={"Authorization": "Bearer sk-x"}).get_json()
+    assert schemas.validate(body, "response", "openai") == []
+    assert body["output"][0]["id"].startswith(behaviour("openai").id_prefixes["reasoning"])
+    assert "x_details" not in body["usage"]
+
+
+def test_echoes_request_settings(client):
+    request = {**DOCUMENTED, "top_p": 0.5, "tool_choice": "none", "metadata": {"case": "echo"}, "tools": []}
+    body = create(client, request).get_json()
+    assert (body["top_p"], body["tool_choice"], body["metadata"], body["tools"]) == (0.5, "none", {"case": "echo"}, [])
+
+
+def test_same_request_same_seed_same_text_and_usage():
+    first, second = (create_app(seed=3).test_client() for _ in range(2))
+    a = create(first, DOCUMENTED, headers={"Authorization": "sk-a"}).get_json()
+    b = create(second, DOCUMENTED, headers={"Authorization": "sk-b"}).get_json()
+    assert output_text(a) == output_text(b) and a["usage"] == b["usage"] and a["id"] != b["id"]
+
+
+def test_another_seed_changes_the_reply():
+    request = {"model": "qwen3.6-plus", "input": "Explain vector databases"}
+    texts = {output_text(create(create_app(seed=s).test_client(), request, headers={"Authorization": "sk-a"}).get_json()) for s in range(6)}
+    assert len(texts) > 1
+
+
+def test_usage_adds_up(client):
+    usage = create(client, {"model": "qwen3.6-plus", "input": "Tell me about tea"}).get_json()["usage"]
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+    assert 0 < usage["output_tokens_details"]["reasoning_tokens"] < usage["output_tokens"]
+    [detail] = usage["x_details"]
+    assert {k: detail[k] for k in ("input_tokens", "output_tokens", "total_tokens")} == {k: usage[k] for k in ("input_tokens", "output_tokens", "total_tokens")}
+
+
+def test_input_tokens_grow_with_the_input_and_count_cjk(client):
+    short = create(client, {"model": "qwen-plus", "input": "你好"}).get_json()["usage"]["input_tokens"]
+    long = create(client, {"model": "qwen-plus", "input": "你好" * 50}).get_json()["usage"]["input_tokens"]
+    assert long - short == 98  # one token per CJK character
+
+
+def test_max_output_tokens_cuts_the_reply(client):
+    body = create(client, {"model": "qwen-plus", "input": "Explain tea in detail", "max_output_tokens": 16}).get_json()
+    assert body["status"] == "incomplete" and body["incomplete_details"] == {"reason": "max_output_tokens"}
+    assert body["usage"]["output_tokens"] == 16
+    assert schemas.validate(body, "response") == []
+
+
+def test_gateway_ignores_max_tokens_but_openai_profile_caps_by_it(caplog):
+    caplog.set_level("INFO", logger="mockserver")
+    request = {"model": "qwen-plus", "input": "Explain tea in detail", "max_tokens": 5}
+    gateway = create(create_app().test_client(), request, headers={"Authorization": "sk-a"}).get_json()
+    assert gateway["status"] == "completed" and gateway["usage"]["output_tokens"] > 5
+    assert "max_tokens=5 ignored" in caplog.text
+    openai = create(create_app(profile="openai").test_client(), request, headers={"Authorization": "sk-a"}).get_json()
+    assert openai["status"] == "incomplete" and openai["usage"]["output_tokens"] == 5
+
+
+def test_max_output_tokens_wins_over_max_tokens_in_openai_profile():
+    request = {"model": "qwen-plus", "input": "Explain tea in detail", "max_tokens": 5, "max_output_tokens": 20}
+    body = create(create_app(profile="openai").test_client(), request, headers={"Authorization": "sk-a"}).get_json()
+    assert body["usage"]["output_tokens"] == 20
+
+
+@pytest.mark.parametrize(("request_extra", "reasons"), [({}, True), ({"reasoning": {"effort": "none"}}, False), ({"enable_thinking": False}, False), ({"reasoning": {"effort": "high"}, "enable_thinking": False}, True)])
+def test_reasoning_control(client, request_extra, reasons):
+    body = create(client, {"model": "qwen3.6-plus", "input": "hi", **request_extra}).get_json()
+    assert (body["output"][0]["type"] == "reasoning") is reasons
+
+
+def test_model_without_reasoning_by_default(client):
+    body = create(client, {"model": "qwen-turbo", "input": "hi"}).get_json()
+    assert [item["type"] for item in body["output"]] == ["message"]
+
+
+def test_retrieve_delete_and_404(client):
+    body = create(client, DOCUMENTED).get_json()
+    assert client.get(f"/v1/responses/{body['id']}").get_json() == body
+    deleted = client.delete(f"/v1/responses/{body['id']}")
+    assert deleted.get_json() == {"id": body["id"], "object": "response.deleted", "deleted": True}
+    missing = client.get(f"/v1/responses/{body['id']}")
+    assert missing.status_code == 404 and schemas.validate(missing.get_json(), "error") == []
+    assert client.delete(f"/v1/responses/{body['id']}").status_code == 404
+
+
+def test_store_false_is_not_retrievable(client):
+    body = create(client, {**DOCUMENTED, "store": False}).get_json()
+    assert body["store"] is False and client.get(f"/v1/responses/{body['id']}").status_code == 404
+
+
+def test_input_items_list_and_pagination(client):
+    items = [{"role": "user", "content": f"message {i}"} for i in range(5)]
+    body = create(client, {"model": "qwen-plus", "input": items}).get_json()
+    page = client.get(f"/v1/responses/{body['id']}/input_items?limit=2&order=asc").get_json()
+    assert schemas.validate(page, "input_items_list") == []
+    assert [i["content"][0]["text"] for i in page["data"]] == ["message 0", "message 1"] and page["has_more"]
+    rest = client.get(f"/v1/responses/{body['id']}/input_items?order=asc&after={page['last_id']}").get_json()
+    assert [i["content"][0]["text"] for i in rest["data"]] == ["message 2", "message 3", "message 4"] and not rest["has_more"]
+    default = client.get(f"/v1/responses/{body['id']}/input_items").get_json()
+    assert default["data"][0]["content"][0]["text"] == "message 4"  # OpenAI's default order is desc
+    assert client.get(f"/v1/responses/{body['id']}/input_items?limit=0").status_code == 400
+
+
+def test_previous_response_id_builds_a_conversation(client):
+    first = create(client, {"model": "qwen-plus", "input": "My name is Ada."}).get_json()
+    second = create(client, {"model": "qwen-plus", "input": "What is my name?", "previous_response_id": first["id"]}).get_json()
+    alone = create(client, {"model": "qwen-plus", "input": "What is my name?"}).get_json()
+    assert second["usage"]["input_tokens"] > alone["usage"]["input_tokens"] + first["usage"]["input_tokens"] - 1
+    assert second["previous_response_id"] == first["id"]
+    unknown = create(client, {"model": "qwen-plus", "input": "x", "previous_response_id": "resp_nope"})
+    assert unknown.status_code == 400
+
+
+def test_eviction_cap_drops_the_oldest():
+    client = create_app(max_stored=3).test_client()
+    ids = [create(client, {"model": "qwen-plus", "input": f"n{i}"}, headers={"Authorization": "sk-a"}).get_json()["id"] for i in range(5)]
+    statuses = [client.get(f"/v1/responses/{i}", headers={"Authorization": "sk-a"}).status_code for i in ids]
+    assert statuses == [404, 404, 200, 200, 200]
+
+
+@pytest.mark.parametrize("profile", ["gateway", "openai"])
+@pytest.mark.parametrize(
+    ("headers", "failure"),
+    [({}, "missing_key"), ({"Authorization": "Bearer sk-wrong"}, "invalid_key"), ({"Authorization": "sk-wrong"}, "invalid_key"), ({"Authorization": "Bearer "}, "missing_key")],
+)
+def test_auth_failures(profile, headers, failure):
+    client = create_app(profile=profile, api_keys=[API_KEY]).test_client()
+    reply = create(client, DOCUMENTED, headers=headers)
+    assert reply.status_code == behaviour(profile).failure(failure).status == 401
+    assert schemas.validate(reply.get_json(), "error", profile) == []
+    assert API_KEY not in reply.get_data(as_text=True)
+
+
+def test_any_non_empty_key_passes_without_configured_keys():
+    assert create(create_app().test_client(), DOCUMENTED, headers={"Authorization": "whatever"}).status_code == 200
+
+
+def raw(client, data, content_type="application/json"):
+    return client.post("/v1/responses", data=data, headers={"Content-Type": content_type})
+
+
+@pytest.mark.parametrize("profile", ["gateway", "openai"])
+@pytest.mark.parametrize(
+    ("send", "failure", "param"),
+    [
+        (lambda c: raw(c, b"{not json"), "invalid_json", None),
+        (lambda c: raw(c, b"[1, 2]"), "invalid_json", None),
+        (lambda c: raw(c, b'{"model": "qwen-plus", "input": "x", "input": "y"}'), "invalid_json", None),
+        (lambda c: raw(c, b'{"model": "qwen-plus", "input": "x", "temperature": NaN}'), "invalid_json", None),
+        (lambda c: raw(c, b"\xff\xfe"), "invalid_json", None),
+        (lambda c: raw(c, json.dumps(DOCUMENTED), "text/plain"), "unsupported_media_type", None),
+        (lambda c: create(c, {**DOCUMENTED, "temperature": 3}), "invalid_request", "temperature"),
+        (lambda c: create(c, {**DOCUMENTED, "input": [{"role": "user", "content": [{"type": "input_text", "text": 1}]}]}), "invalid_request", "input[0].content[0].text"),
+        (lambda c: create(c, {**DOCUMENTED, "temprature": 0.5}), "unknown_parameter", "temprature"),
+        (lambda c: create(c, {"input": "x"}), "missing_model", "model"),
+        (lambda c: create(c, {"model": "qwen-plus"}), "missing_input", "input"),
+        (lambda c: create(c, {**DOCUMENTED, "model": "qwen-404"}), "unknown_model", "model"),
+        (lambda c: c.put("/v1/responses"), "method_not_allowed", None),
+        (lambda c: c.get("/v1/unknown"), "route_not_found", None),
+    ],
+)
+def test_errors_use_the_profile_envelope(profile, send, failure, param):
+    client = create_app(profile=profile).test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = "Bearer sk-a"
+    reply = send(client)
+    spec = behaviour(profile).failure(failure)
+    assert reply.status_code == spec.status, reply.get_data(as_text=True)
+    body = reply.get_json()
+    assert schemas.validate(body, "error", profile) == []
+    assert body["error"]["type"] == spec.type and body["error"]["code"] == spec.code
+    if profile == "openai":
+        assert body["error"]["param"] == (spec.param or param)
+    else:
+        assert "param" not in body["error"] and body["error"]["message"].endswith(f"(request id: {reply.headers['X-Oneapi-Request-Id']})")
+
+
+def test_oversized_body_is_413_in_the_envelope():
+    client = create_app(max_body_bytes=2048).test_client()
+    reply = client.post("/v1/responses", json={"model": "qwen-plus", "input": "x" * 5000}, headers={"Authorization": "sk-a"})
+    assert reply.status_code == 413 and schemas.validate(reply.get_json(), "error") == []
+
+
+def test_models_are_configurable_and_listed():
+    client = create_app(models=["alpha:plain", "beta"]).test_client()
+    listing = client.get("/v1/models", headers={"Authorization": "sk-a"}).get_json()
+    assert schemas.validate(listing, "model_list") == [] and [m["id"] for m in listing["data"]] == ["alpha", "beta"]
+    assert [i["type"] for i in create(client, {"model": "alpha", "input": "hi"}, headers={"Authorization": "sk-a"}).get_json()["output"]] == ["message"]
+    assert create(client, DOCUMENTED, headers={"Authorization": "sk-a"}).status_code == 503
+
+
+def test_request_id_header_on_every_reply(client):
+    assert client.get("/v1/unknown").headers["X-Oneapi-Request-Id"]
+    assert create_app(profile="openai").test_client().get("/v1/models").headers["x-request-id"]
+
+
+def test_openapi_document_is_built_from_the_schemas(client):
+    document = client.get("/openapi.json").get_json()
+    assert document["openapi"] == "3.1.0"
+    assert document["components"]["schemas"]["CreateResponse"] == schemas.bundle("request")
+    assert set(document["paths"]) >= {"/v1/responses", "/v1/responses/{response_id}", "/v1/responses/{response_id}/input_items"}
+
+
+@pytest.mark.parametrize(("values", "field"), [({"profile": "nope"}, "profile"), ({"max_stored": 0}, "max_stored"), ({"models": []}, "models"), ({"colour": 1}, "colour")])
+def test_invalid_config_names_the_field(values, field):
+    with pytest.raises(ConfigError, match=field):
+        MockConfig.build(**values)
+
+
+def test_keys_never_appear_in_reprs():
+    assert API_KEY not in repr(MockConfig.build(api_keys=[API_KEY]))
