@@ -47,9 +47,11 @@ class KeyChecker:
         return spec
 
     def authorize_model(self, spec: KeySpec, model: str) -> None:
-        """403 when the key is limited to other models."""
+        """403 when the key is limited to other models or its account has no quota left."""
         if spec.models and model not in spec.models:
             raise ApiError("model_not_allowed", param="model", model=model)
+        if spec.account_exhausted:
+            raise ApiError("insufficient_quota")
 
     def charge(self, spec: KeySpec) -> None:
         """Count one billable request against the key's quota."""

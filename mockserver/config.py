@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +34,19 @@ class KeySpec:
     """An accepted API key, optionally limited like a new-api token.
 
     ``models``: the models this key may use (empty: all). ``quota``: how many
-    requests it may make before it is used up. ``expires_at``: a Unix time.
+    requests it may make before it is used up (401). ``expires_at``: a Unix
+    time. ``account_exhausted``: the owner's account is out of quota (403
+    ``insufficient_user_quota`` at the gateway).
     """
 
     key: str
     models: tuple[str, ...] = ()
     quota: int | None = None
     expires_at: float | None = None
+    account_exhausted: bool = False
 
     def __repr__(self) -> str:  # keys never reach logs or reprs
-        return f"KeySpec(key='sk-***', models={self.models!r}, quota={self.quota!r}, expires_at={self.expires_at!r})"
+        return f"KeySpec(key='sk-***', models={self.models!r}, quota={self.quota!r}, expires_at={self.expires_at!r}, account_exhausted={self.account_exhausted!r})"
 
 
 DEFAULT_MODELS = (
@@ -69,7 +72,6 @@ class MockConfig:
     stream_delay: float = 0.0
     ping_every: int = 0
     reasoning_stream: str = "summary"
-    insufficient_quota_keys: tuple[str, ...] = field(default=(), repr=False)
     log_requests: bool = True
 
     def __post_init__(self) -> None:
@@ -127,6 +129,7 @@ def _key_spec(value: str | dict[str, Any] | KeySpec) -> KeySpec:
             models=tuple(value.get("models", ())),
             quota=value.get("quota"),
             expires_at=value.get("expires_at"),
+            account_exhausted=bool(value.get("account_exhausted", False)),
         )
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"api_keys: each key is a string or an object with 'key' ({exc})") from None
@@ -147,7 +150,7 @@ def _model_spec(value: str | dict[str, Any] | ModelSpec) -> ModelSpec:
 
 
 def load_keys_file(path: Path) -> tuple[KeySpec, ...]:
-    """Keys from a JSON file: a list of strings or of ``{"key", "models", "quota", "expires_at"}``.
+    """Keys from a JSON file: a list of strings or of ``{"key", "models", "quota", "expires_at", "account_exhausted"}``.
 
     Errors name the file and the entry; the keys themselves are never echoed.
     """

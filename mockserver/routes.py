@@ -42,8 +42,6 @@ def create_response() -> Response:
     if model is None:
         raise ApiError("unknown_model", param="model", model=body["model"])
     state.keys.authorize_model(key, model.id)
-    if key.key in config.insufficient_quota_keys:
-        raise ApiError("insufficient_quota")
     if body.get("max_tokens") is not None and profile_behaviour().fields["max_tokens"] == "ignored":
         log.info("max_tokens=%s ignored: the gateway drops it (use max_output_tokens)", body["max_tokens"])
     for responder in state.responders:
