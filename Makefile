@@ -35,8 +35,13 @@ test-openai2: $(VENV)/.installed
 test-openai3: $(VENV3)/.installed
 	$(VENV3)/bin/python -m pytest -m sdk
 
+# make contract BASE_URL=https://gateway.example/v1 API_KEY=sk-...
+# The key reaches pytest through the environment (CONTRACT_API_KEY), never on
+# a command line that make or ps would show.
 contract: $(VENV)/.installed
-	$(VENV)/bin/python -m pytest --pyargs contract_tests --base-url "$(BASE_URL)" --junitxml=contract-report.xml $(ARGS)
+	@test -n "$(BASE_URL)" || { echo "usage: make contract BASE_URL=https://host/v1 API_KEY=sk-... [PROFILE=gateway|openai]"; exit 2; }
+	CONTRACT_API_KEY="$${API_KEY:-$${CONTRACT_API_KEY:-}}" $(VENV)/bin/python -m pytest -p no:cacheprovider --pyargs contract_tests \
+		--base-url "$(BASE_URL)" --profile "$(or $(PROFILE),gateway)" --junitxml=contract-report.xml $(ARGS)
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python -m bench
