@@ -89,6 +89,8 @@ class MockConfig:
             raise ConfigError(f"ping_every: must not be negative, got {self.ping_every}")
         if self.reasoning_stream not in ("summary", "text"):
             raise ConfigError(f"reasoning_stream: {self.reasoning_stream!r} is not 'summary' or 'text'")
+        if self.reasoning_stream == "text" and self.profile != "gateway":
+            raise ConfigError("reasoning_stream: 'text' (DashScope's reasoning_text events without content_index) exists only in the gateway profile")
         for spec in self.api_keys:
             if not spec.key:
                 raise ConfigError("api_keys: a key must not be empty")

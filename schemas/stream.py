@@ -1,0 +1,291 @@
+"""Streams: parse raw ``text/event-stream`` and check a sequence of events.
+
+Each event must satisfy the profile's ``event`` schema; the sequence must
+follow the rules of the Responses API stream. Rules are named (``rule``) so a
+report says which one broke, at which event. The event names the rules need
+come from the ``event`` schema and the small tables below; code elsewhere asks
+this module instead of restating them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .loader import DEFAULT_PROFILE
+from .validation import validate
+
+LIFECYCLE = ("response.created", "response.in_progress", "response.queued", "response.completed", "response.incomplete", "response.failed")
+TERMINAL = {"response.completed": "completed", "response.incomplete": "incomplete", "response.failed": "failed", "error": None}
+#: Delta and done events whose text reassembles, with the key of the part they belong to.
+TEXT_EVENTS = {
+    "response.output_text.delta": ("text", "content_index"),
+    "response.output_text.done": ("text", "content_index"),
+    "response.reasoning_summary_text.delta": ("summary", "summary_index"),
+    "response.reasoning_summary_text.done": ("summary", "summary_index"),
+    "response.reasoning_text.delta": ("reasoning", None),
+    "response.reasoning_text.done": ("reasoning", None),
+    "response.function_call_arguments.delta": ("arguments", None),
+    "response.function_call_arguments.done": ("arguments", None),
+}
+PART_ADDED = {"response.content_part.added": "content_index", "response.reasoning_summary_part.added": "summary_index"}
+
+
+@dataclass
+class SSEEvent:
+    """One dispatched event of a raw stream."""
+
+    index: int
+    line: int
+    event: str | None
+    data: str
+    json: Any = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class StreamViolation:
+    """One broken stream rule, at event ``index`` (-1: the stream as a whole)."""
+
+    index: int
+    event_type: str | None
+    rule: str
+    message: str
+    path: str = ""
+
+    def __str__(self) -> str:
+        where = f"event #{self.index} ({self.event_type})" if self.index >= 0 else "stream"
+        return f"{where}{' ' + self.path if self.path else ''}: {self.rule}: {self.message}"
+
+
+@dataclass
+class ParsedStream:
+    events: list[SSEEvent] = field(default_factory=list)
+    done_marker: bool = False
+    unterminated: str | None = None
+
+
+def parse_sse(text: str | bytes | Iterable[str | bytes]) -> ParsedStream:
+    """Parse ``text/event-stream`` per the WHATWG rules: comments skipped, data lines joined."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    elif not isinstance(text, str):
+        text = "".join(t.decode("utf-8") if isinstance(t, bytes) else t for t in text)
+    parsed = ParsedStream()
+    name: str | None = None
+    data: list[str] = []
+    start = 0
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    ends_clean = text.endswith("\n\n") or text.endswith("\r\n\r\n") or not text.strip()
+    for number, line in enumerate(lines, 1):
+        if line == "":
+            if data:
+                _dispatch(parsed, name, data, start)
+            name, data = None, []
+            continue
+        if line.startswith(":"):
+            continue
+        field_name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if not data and name is None:
+            start = number
+        if field_name == "event":
+            name = value
+        elif field_name == "data":
+            data.append(value)
+    if data and not ends_clean:
+        parsed.unterminated = "\n".join(data)
+    return parsed
+
+
+def _dispatch(parsed: ParsedStream, name: str | None, data: list[str], line: int) -> None:
+    text = "\n".join(data)
+    if text.strip() == "[DONE]":
+        parsed.done_marker = True
+        return
+    event = SSEEvent(index=len(parsed.events), line=line, event=name, data=text)
+    try:
+        event.json = json.loads(text)
+    except json.JSONDecodeError as exc:
+        event.error = f"data is not JSON: {exc.msg}"
+    parsed.events.append(event)
+
+
+def validate_sse(text: str | bytes, profile: str = DEFAULT_PROFILE) -> list[StreamViolation]:
+    """Parse a raw stream and check it; parse problems are violations too."""
+    parsed = parse_sse(text)
+    problems = [StreamViolation(e.index, e.event, "json", e.error) for e in parsed.events if e.error]
+    if parsed.unterminated is not None:
+        problems.append(StreamViolation(len(parsed.events), None, "unterminated", "the last event has no blank line after it; clients drop it"))
+    for event in parsed.events:
+        if event.json is not None and event.event is not None and isinstance(event.json, dict) and event.event != event.json.get("type"):
+            problems.append(StreamViolation(event.index, event.json.get("type"), "event_name", f"'event: {event.event}' does not match the JSON type"))
+    events = [e.json for e in parsed.events if e.error is None]
+    return problems + validate_stream(events, profile)
+
+
+def first_violation(events: list[dict[str, Any]], profile: str = DEFAULT_PROFILE) -> StreamViolation | None:
+    found = validate_stream(events, profile)
+    return found[0] if found else None
+
+
+def validate_stream(events: Iterable[dict[str, Any] | SSEEvent], profile: str = DEFAULT_PROFILE) -> list[StreamViolation]:
+    """Every broken rule in a sequence of parsed events (the first per event)."""
+    checker = _StreamChecker(profile)
+    for index, event in enumerate(events):
+        payload = event.json if isinstance(event, SSEEvent) else event
+        problem = checker.check(index, payload)
+        if problem is not None:
+            checker.violations.append(problem)
+    checker.finish()
+    return checker.violations
+
+
+class _StreamChecker:
+    def __init__(self, profile: str):
+        self.profile = profile
+        self.violations: list[StreamViolation] = []
+        self.count = 0
+        self.next_sequence = 0
+        self.response_id: str | None = None
+        self.terminal_at: int | None = None
+        self.items: dict[int, dict[str, Any]] = {}
+        self.open_items: set[int] = set()
+        self.done_items: list[tuple[int, dict[str, Any]]] = []
+        self.texts: dict[tuple[int, str, Any], str] = {}
+        self.parts: set[tuple[int, str, Any]] = set()
+        self.final: dict[str, Any] | None = None
+        self.final_type: str | None = None
+
+    def check(self, index: int, event: Any) -> StreamViolation | None:
+        self.count += 1
+        kind = event.get("type") if isinstance(event, dict) else None
+        fail = lambda rule, message, path="": StreamViolation(index, kind, rule, message, path)  # noqa: E731
+        if not isinstance(event, dict):
+            return fail("schema", "an event is a JSON object")
+        schema_problems = validate(event, "event", self.profile)
+        if schema_problems:
+            first = schema_problems[0]
+            return fail("schema", first.message, first.path)
+        if self.terminal_at is not None:
+            return fail("terminal_not_last", f"event after the terminal event #{self.terminal_at}")
+        if "sequence_number" in event:
+            expected, self.next_sequence = self.next_sequence, event["sequence_number"] + 1
+            if event["sequence_number"] != expected:  # report the gap once, then follow the new numbering
+                return fail("sequence_number", f"expected {expected}, got {event['sequence_number']}", "/sequence_number")
+        if index == 0 and kind != "response.created":
+            return fail("first_event", "the first event must be response.created")
+        if kind in LIFECYCLE:
+            return self._lifecycle(index, event, fail)
+        if kind == "error":
+            self.terminal_at, self.final_type = index, kind
+            return None
+        if kind == "response.output_item.added":
+            return self._item_added(event, fail)
+        if kind == "response.output_item.done":
+            return self._item_done(event, fail)
+        return self._inside_item(kind, event, fail)
+
+    def _lifecycle(self, index: int, event: dict[str, Any], fail: Any) -> StreamViolation | None:
+        response_id = event["response"].get("id")
+        if self.response_id is None:
+            self.response_id = response_id
+        elif response_id != self.response_id:
+            return fail("lifecycle_id", f"response.id {response_id!r} differs from {self.response_id!r}", "/response/id")
+        if event["type"] in TERMINAL:
+            self.terminal_at, self.final, self.final_type = index, event["response"], event["type"]
+            expected = TERMINAL[event["type"]]
+            if event["response"].get("status") != expected:
+                return fail("terminal_status", f"{event['type']} carries status {event['response'].get('status')!r}", "/response/status")
+        return None
+
+    def _item_added(self, event: dict[str, Any], fail: Any) -> StreamViolation | None:
+        position = event["output_index"]
+        if position != len(self.items):
+            return fail("output_index", f"expected output_index {len(self.items)}, got {position}", "/output_index")
+        self.items[position] = event["item"]
+        self.open_items.add(position)
+        return None
+
+    def _item_done(self, event: dict[str, Any], fail: Any) -> StreamViolation | None:
+        position = event["output_index"]
+        if position not in self.open_items:
+            return fail("item_order", f"output item {position} is done but was not added or is already done", "/output_index")
+        self.open_items.discard(position)
+        item = event["item"]
+        self.done_items.append((position, item))
+        return self._reassembled(item, position, fail)
+
+    def _inside_item(self, kind: str, event: dict[str, Any], fail: Any) -> StreamViolation | None:
+        position = event.get("output_index")
+        if position is None:
+            return None
+        if position not in self.open_items:
+            return fail("item_order", f"{kind} refers to output_index {position}, which is not an open item", "/output_index")
+        item_id = self.items[position].get("id")
+        if "item_id" in event and item_id is not None and event["item_id"] != item_id:
+            return fail("item_id", f"item_id {event['item_id']!r} is not the id of item {position} ({item_id!r})", "/item_id")
+        if kind in PART_ADDED:
+            self.parts.add((position, kind, event[PART_ADDED[kind]]))
+            return None
+        if kind not in TEXT_EVENTS:
+            return None
+        family, index_key = TEXT_EVENTS[kind]
+        part = event.get(index_key) if index_key else None
+        key = (position, family, part)
+        if index_key and (position, _part_added_for(family), part) not in self.parts:
+            return fail("part_order", f"{kind} before its part was added ({index_key} {part})", f"/{index_key}")
+        if kind.endswith(".delta"):
+            self.texts[key] = self.texts.get(key, "") + event["delta"]
+            return None
+        done_text = event["arguments"] if family == "arguments" else event["text"]
+        if self.texts.get(key, "") != done_text:
+            return fail("text_reassembly", f"the deltas ({_clip(self.texts.get(key, ''))}) do not join into the done text ({_clip(done_text)})")
+        self.texts[key] = done_text
+        return None
+
+    def _reassembled(self, item: dict[str, Any], position: int, fail: Any) -> StreamViolation | None:
+        """The finished item's texts equal what the deltas built."""
+        expected: dict[tuple[int, str, Any], str] = {}
+        if item.get("type") == "message":
+            for i, part in enumerate(item.get("content", [])):
+                if part.get("type") == "output_text":
+                    expected[(position, "text", i)] = part.get("text", "")
+        elif item.get("type") == "reasoning":
+            for i, part in enumerate(item.get("summary", [])):
+                if (position, "summary", i) in self.texts:
+                    expected[(position, "summary", i)] = part.get("text", "")
+            if (position, "reasoning", None) in self.texts:
+                joined = "".join(p.get("text", "") for p in item.get("summary") or item.get("content") or [])
+                expected[(position, "reasoning", None)] = joined
+        elif item.get("type") == "function_call" and (position, "arguments", None) in self.texts:
+            expected[(position, "arguments", None)] = item.get("arguments", "")
+        for key, text in expected.items():
+            if self.texts.get(key, "") != text:
+                return fail("text_reassembly", f"item {position}'s text ({_clip(text)}) is not what its deltas built ({_clip(self.texts.get(key, ''))})", "/item")
+        return None
+
+    def finish(self) -> None:
+        if self.count == 0:
+            self.violations.append(StreamViolation(-1, None, "empty", "the stream has no events"))
+            return
+        if self.terminal_at is None:
+            self.violations.append(StreamViolation(-1, None, "terminal_missing", "the stream ends without response.completed, response.incomplete, response.failed or error"))
+            return
+        if self.final is None or self.final_type == "error":
+            return
+        if self.open_items:
+            self.violations.append(StreamViolation(self.terminal_at, self.final_type, "item_order", f"output items {sorted(self.open_items)} never finished"))
+        done = [item for _, item in sorted(self.done_items, key=lambda pair: pair[0])]
+        if done != self.final.get("output", []):
+            self.violations.append(StreamViolation(self.terminal_at, self.final_type, "final_output", "the final response's output differs from the items streamed", "/response/output"))
+
+
+def _part_added_for(family: str) -> str:
+    return "response.content_part.added" if family == "text" else "response.reasoning_summary_part.added"
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")

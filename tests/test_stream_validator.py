@@ -1,0 +1,90 @@
+"""The stream validator: parsing, each sequence rule, and the mock's streams under hypothesis."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mockserver import create_app
+from mockserver.sse import split_text
+from schemas.stream import parse_sse, validate_sse
+
+from .conftest import FIXTURES, ROOT
+
+STREAMS = FIXTURES / "streams"
+
+BROKEN = {
+    "broken_sequence_gap": ("sequence_number", 6),
+    "broken_output_index": ("output_index", None),
+    "broken_delta_mismatch": ("text_reassembly", None),
+    "broken_missing_terminal": ("terminal_missing", -1),
+    "broken_terminal_not_last": ("terminal_not_last", None),
+    "broken_delta_before_item": ("item_order", None),
+}
+
+
+@pytest.mark.parametrize("name", ["mock_gateway", "dashscope_reasoning_text_with_pings"])
+def test_valid_streams_pass(name):
+    assert validate_sse((STREAMS / f"{name}.sse").read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_each_broken_stream_fails_for_its_rule(name):
+    rule, index = BROKEN[name]
+    violations = validate_sse((STREAMS / f"{name}.sse").read_text(encoding="utf-8"))
+    assert violations and violations[0].rule == rule, [str(v) for v in violations]
+    if index is not None:
+        assert violations[0].index == index
+
+
+def test_parse_skips_comments_joins_data_and_notes_done_and_unterminated():
+    parsed = parse_sse(': PING\r\nevent: x\r\ndata: {"a":\r\ndata: 1}\r\n\r\ndata: [DONE]\n\ndata: {"b": 2}')
+    assert [e.json for e in parsed.events] == [{"a": 1}]
+    assert parsed.done_marker and parsed.unterminated == '{"b": 2}'
+
+
+def test_unterminated_last_event_is_a_violation():
+    raw = (STREAMS / "mock_gateway.sse").read_text(encoding="utf-8").rstrip("\n")
+    assert any(v.rule == "unterminated" for v in validate_sse(raw))
+
+
+def test_cli_validates_a_recorded_stream():
+    ok = subprocess.run([sys.executable, "-m", "schemas", "validate", "event", "fixtures/streams/mock_gateway.sse"], cwd=ROOT, capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, "-m", "schemas", "validate", "event", "fixtures/streams/broken_sequence_gap.sse"], cwd=ROOT, capture_output=True, text=True)
+    assert ok.returncode == 0 and bad.returncode == 1
+    assert "event #6 (response.reasoning_summary_text.delta) /sequence_number: sequence_number: expected 6, got 7" in bad.stdout
+
+
+@given(st.text(min_size=1, max_size=200), st.integers(0, 2**32))
+def test_split_text_never_splits_a_character_and_reassembles(text, seed):
+    import random
+
+    chunks = split_text(text, random.Random(seed))
+    assert "".join(chunks) == text and all(chunks)
+
+
+APP = {profile: create_app(profile=profile, seed=5, log_requests=False) for profile in ("gateway", "openai")}
+WORDS = st.sampled_from(["你好", "天气", "tea", "Rust", "为什么", "how", "数据库", "🙂", "explain", "？"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    profile=st.sampled_from(["gateway", "openai"]),
+    words=st.lists(WORDS, min_size=1, max_size=12),
+    model=st.sampled_from(["qwen3.6-plus", "qwen-plus"]),
+    cap=st.none() | st.integers(16, 400),
+    family=st.sampled_from(["summary", "text"]),
+)
+def test_mock_streams_always_pass_the_validator(profile, words, model, cap, family):
+    if family == "text":
+        profile = "gateway"  # DashScope's reasoning_text events are a gateway-only form
+    app = APP[profile] if family == "summary" else create_app(profile=profile, reasoning_stream=family, log_requests=False)
+    body = {"model": model, "input": " ".join(words), "stream": True}
+    if cap is not None:
+        body["max_output_tokens"] = cap
+    raw = app.test_client().post("/v1/responses", json=body, headers={"Authorization": "sk-a"}).get_data(as_text=True)
+    assert validate_sse(raw, profile) == []
