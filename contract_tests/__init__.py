@@ -1,0 +1,1 @@
+"""The contract suite for /v1/responses (a pytest plugin)."""
