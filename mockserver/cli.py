@@ -29,6 +29,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--reasoning-stream", choices=("summary", "text"), default="summary", help="stream reasoning as OpenAI's summary events or DashScope's reasoning_text events")
     p.add_argument("--threads", type=int, default=8, help="worker threads")
     p.add_argument("--quiet", action="store_true", help="no per-request log lines")
+    p.add_argument("--replay", type=Path, metavar="DIR", help="answer requests recorded in DIR (python -m contract_tests record) with the recorded replies")
+    p.add_argument("--replay-speed", type=float, default=1.0, metavar="X", help="replay pacing divided by X (default 1: as recorded; 0: no delay)")
     return p
 
 
@@ -62,5 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from .serve import serve
 
-    serve(create_app(config), host=args.host, port=args.port, threads=args.threads)
+    app = create_app(config)
+    if args.replay:
+        from .replay import ReplayResponder
+
+        try:
+            app.extensions["mock"].responders.append(ReplayResponder(args.replay, args.replay_speed))
+        except (OSError, ValueError) as exc:
+            print(f"mockserver: --replay: {exc}", file=sys.stderr)
+            return 2
+    serve(app, host=args.host, port=args.port, threads=args.threads)
     return 0
