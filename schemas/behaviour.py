@@ -160,7 +160,15 @@ def without_deviations(response: dict[str, Any]) -> dict[str, Any]:
     for deviation in deviations():
         if deviation.kind == "missing":
             _drop(response, deviation.path.strip("/").split("/"), only_null=deviation.omit == "when_null")
+    for path, only_null in _omitted_optional():
+        _drop(response, path, only_null=only_null)
     return response
+
+
+@functools.cache
+def _omitted_optional() -> tuple[tuple[list[str], bool], ...]:
+    entries = read_json(SCHEMA_ROOT / "deviations.json").get("omitted_optional", [])
+    return tuple((entry["path"].strip("/").split("/"), entry["omit"] == "when_null") for entry in entries)
 
 
 def _drop(node: Any, parts: list[str], *, only_null: bool) -> None:
