@@ -4,14 +4,23 @@ new-api strips a ``Bearer `` prefix if present, then takes the rest as the
 key, so ``Authorization: sk-xxx`` (the documented form) and ``Bearer sk-xxx``
 (the openai SDK) both work. With no keys configured any non-empty key passes;
 with keys, each may be limited to models, a request quota and an expiry.
+
+Key usage is counted in the app's store (``Store.incr``), so with a store
+shared between worker processes (``--workers``, ``--store``) a quota holds
+across all of them. The counters are named by a digest of the key, never the
+key itself.
 """
 
 from __future__ import annotations
 
-import threading
+import hashlib
+from typing import TYPE_CHECKING
 
 from .config import KeySpec, MockConfig, now
 from .errors import ApiError
+
+if TYPE_CHECKING:
+    from .store import Store
 
 
 def key_from_header(header: str | None) -> str:
@@ -25,10 +34,15 @@ def key_from_header(header: str | None) -> str:
 class KeyChecker:
     """Checks keys and counts their use against quotas (thread-safe)."""
 
-    def __init__(self, config: MockConfig):
+    def __init__(self, config: MockConfig, counters: Store | None = None):
+        from .store import MemoryStore
+
         self._keys = {spec.key: spec for spec in config.api_keys}
-        self._used: dict[str, int] = {}
-        self._lock = threading.Lock()
+        self._counters: Store = counters if counters is not None else MemoryStore(1)
+
+    def used(self, key: str) -> int:
+        """How many billable requests ``key`` has made (since start or the last reset)."""
+        return int(self._counters.get_value(_counter_name(key), 0))
 
     def authenticate(self, header: str | None) -> KeySpec:
         """The key's spec, or ``ApiError`` (401) for a missing, unknown, expired or used-up key."""
@@ -42,7 +56,7 @@ class KeyChecker:
             raise ApiError("invalid_key")
         if spec.expires_at is not None and now() >= spec.expires_at:
             raise ApiError("expired_key")
-        if spec.quota is not None and self._used.get(key, 0) >= spec.quota:
+        if spec.quota is not None and self.used(key) >= spec.quota:
             raise ApiError("key_quota_exhausted")
         return spec
 
@@ -57,9 +71,14 @@ class KeyChecker:
         """Count one billable request against the key's quota."""
         if spec.quota is None:
             return
-        with self._lock:
-            self._used[spec.key] = self._used.get(spec.key, 0) + 1
+        self._counters.incr(_counter_name(spec.key))
 
     def reset(self) -> None:
-        with self._lock:
-            self._used.clear()
+        """Forget all key usage (only keys with a quota are ever counted)."""
+        for spec in self._keys.values():
+            if spec.quota is not None:
+                self._counters.set_value(_counter_name(spec.key), 0)
+
+
+def _counter_name(key: str) -> str:
+    return "key_used:" + hashlib.sha256(key.encode()).hexdigest()[:32]

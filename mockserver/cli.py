@@ -29,6 +29,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--reasoning-stream", choices=("summary", "text"), default="summary", help="stream reasoning as OpenAI's summary events or DashScope's reasoning_text events")
     p.add_argument("--threads", type=int, default=8, help="worker threads")
     p.add_argument("--quiet", action="store_true", help="no per-request log lines")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes sharing the port (default 1); state is shared through --store")
+    p.add_argument("--store", metavar="URL", help="memory:// (default with one worker), sqlite:///path.db (default with several: a temporary file) or redis://host:port/db")
     p.add_argument("--replay", type=Path, metavar="DIR", help="answer requests recorded in DIR (python -m contract_tests record) with the recorded replies")
     p.add_argument("--replay-speed", type=float, default=1.0, metavar="X", help="replay pacing divided by X (default 1: as recorded; 0: no delay)")
     return p
@@ -48,6 +50,8 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         ping_every=args.ping_every,
         reasoning_stream=args.reasoning_stream,
         log_requests=not args.quiet,
+        workers=args.workers,
+        store_url=args.store,
     )
     if args.model:
         values["models"] = args.model
@@ -64,7 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from .serve import serve
 
-    app = create_app(config)
+    try:
+        app = create_app(config)
+    except ConfigError as exc:  # e.g. a --store that cannot be opened
+        print(f"mockserver: configuration error: {exc}", file=sys.stderr)
+        return 2
     if args.replay:
         from .replay import ReplayResponder
 
@@ -73,5 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError) as exc:
             print(f"mockserver: --replay: {exc}", file=sys.stderr)
             return 2
+    if config.workers > 1:
+        from .workers import serve_workers
+
+        return serve_workers(app, host=args.host, port=args.port, workers=config.workers, threads=args.threads)
     serve(app, host=args.host, port=args.port, threads=args.threads)
     return 0

@@ -73,6 +73,12 @@ class MockConfig:
     ping_every: int = 0
     reasoning_stream: str = "summary"
     log_requests: bool = True
+    #: Worker processes (``--workers``); more than one needs a shared store.
+    workers: int = 1
+    #: Where responses, key usage and the seed live (``--store``): ``memory://``,
+    #: ``sqlite:///path.db`` or ``redis://host:port/db`` (``stores.open_store``).
+    #: None: in memory with one worker, a temporary SQLite file with several.
+    store_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -91,6 +97,12 @@ class MockConfig:
             raise ConfigError(f"reasoning_stream: {self.reasoning_stream!r} is not 'summary' or 'text'")
         if self.reasoning_stream == "text" and self.profile != "gateway":
             raise ConfigError("reasoning_stream: 'text' (DashScope's reasoning_text events without content_index) exists only in the gateway profile")
+        if not 1 <= self.workers <= 64:
+            raise ConfigError(f"workers: must be between 1 and 64, got {self.workers}")
+        if self.workers > 1 and self.store_url in ("memory://", ""):
+            raise ConfigError("store_url: several workers need a shared store (sqlite:///path.db or redis://host:port/db), not memory://")
+        if self.store_url and not self.store_url.startswith(("memory://", "sqlite://", "redis://", "rediss://", "unix://")):
+            raise ConfigError(f"store_url: {self.store_url!r} is not memory://, sqlite:///path.db or redis://host:port/db")
         for spec in self.api_keys:
             if not spec.key:
                 raise ConfigError("api_keys: a key must not be empty")

@@ -45,6 +45,12 @@ def request_id() -> str:
     return getattr(g, "request_id", "") or "-"
 
 
+def printable(text: str, limit: int = 128) -> str:
+    """Client-supplied text safe to echo in a message: bounded, control characters (CR, LF, ...) as ``?``."""
+    cleaned = "".join(ch if ch.isprintable() else "?" for ch in text[:limit])
+    return cleaned + ("…" if len(text) > limit else "")
+
+
 _HTTP_FAILURES = {404: "route_not_found", 405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
 
 
@@ -58,7 +64,7 @@ def register_error_handlers(app: Flask) -> None:
         from flask import request
 
         name = _HTTP_FAILURES.get(error.code or 500, "invalid_json" if (error.code or 500) < 500 else "server_error")
-        response = error_response(name, detail=f"{request.method} {request.path}")
+        response = error_response(name, detail=f"{request.method} {printable(request.path)}")
         if error.code == 405 and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response

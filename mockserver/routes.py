@@ -42,7 +42,7 @@ def create_response() -> Response:
     if model is None:
         raise ApiError("unknown_model", param="model", model=body["model"])
     state.keys.authorize_model(key, model.id)
-    if body.get("max_tokens") is not None and profile_behaviour().fields["max_tokens"] == "ignored":
+    if config.log_requests and body.get("max_tokens") is not None and profile_behaviour().fields["max_tokens"] == "ignored":  # a per-request line: --quiet drops it
         log.info("max_tokens=%s ignored: the gateway drops it (use max_output_tokens)", body["max_tokens"])
     for responder in state.responders:
         answer = responder(body)

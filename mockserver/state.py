@@ -3,6 +3,11 @@
 Kept in ``app.extensions["mock"]`` so that views, the admin endpoints and
 tests reach the same objects, and so that two apps in one process (a test
 and a fixture) never share state.
+
+The seed and the key counters live in the store (``Store.get_value``/``incr``):
+with a store shared between worker processes (``--workers``, ``--store``),
+setting the seed or resetting on one worker holds on all of them. Only
+``recent`` (the last requests, for the admin view) is per process.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from flask import current_app
 
 from .auth import KeyChecker
 from .config import MockConfig
-from .store import MemoryStore, Store
+from .store import Store
 
 #: A responder answers a create request before the generator does (scenarios,
 #: replayed recordings). It returns None to pass, or a Flask response.
@@ -36,10 +41,15 @@ class MockState:
 
     @classmethod
     def for_config(cls, config: MockConfig, store: Store | None = None) -> MockState:
+        if store is None:
+            from .stores import open_store
+
+            default = "sqlite:///:temp:" if config.workers > 1 else None
+            store = open_store(config.store_url or default, config.max_stored)
         return cls(
             config=config,
-            store=store if store is not None else MemoryStore(config.max_stored),
-            keys=KeyChecker(config),
+            store=store,
+            keys=KeyChecker(config, store),
             seed=config.seed,
         )
 
@@ -58,3 +68,20 @@ class MockState:
 
 def mock_state() -> MockState:
     return current_app.extensions["mock"]
+
+
+#: The name of the seed among the store's values.
+SEED_VALUE = "seed"
+
+
+def _get_seed(self: MockState) -> int:
+    return int(self.store.get_value(SEED_VALUE, self.config.seed))
+
+
+def _set_seed(self: MockState, value: int) -> None:
+    self.store.set_value(SEED_VALUE, int(value))
+
+
+# Set after the dataclass is made, so ``MockState(seed=...)`` still works: the
+# generated __init__ assigns through the property, into the (maybe shared) store.
+MockState.seed = property(_get_seed, _set_seed, doc="The reply seed, kept in the store so that it is shared with it.")  # type: ignore[assignment]

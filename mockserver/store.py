@@ -1,14 +1,24 @@
 """Stored responses: what ``GET``/``DELETE /v1/responses/{id}`` and
-``previous_response_id`` read.
+``previous_response_id`` read, plus a few shared values (seed, key usage).
 
 A record is a plain JSON-able dict ``{"response", "input_items",
-"conversation"}``, so a store shared between processes (``stores.py``) can
-keep the same thing. The in-memory store evicts the oldest records past its
-cap, so a mock left running for days stays bounded.
+"conversation"}``. Every store keeps records as JSON text, so the in-memory
+store behaves exactly like the ones shared between processes (``stores.py``:
+SQLite, Redis): ``get`` returns a fresh copy, and a record that is not JSON
+fails in every test, not only with ``--workers``. JSON text also keeps a full
+store cheap: one string per record instead of hundreds of objects, so memory
+stays small and the garbage collector has nothing to walk (a store of 10,000
+records as dicts cost ~70 ms pauses per full collection).
+
+Stores evict the oldest records past their cap, so a mock left running for
+days stays bounded. Besides records, a store holds named values (JSON) and
+counters: the seed and key usage live there so that they are shared whenever
+the store is.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from typing import Any, Protocol
@@ -25,25 +35,43 @@ class Store(Protocol):
     def ids(self) -> list[str]: ...
     def clear(self) -> None: ...
 
+    # Named values, shared like the records (seed, key usage, scenario state).
+    def get_value(self, name: str, default: Any = None) -> Any: ...
+    def set_value(self, name: str, value: Any) -> None: ...
+    def incr(self, name: str, amount: int = 1) -> int: ...
+
+
+def dump_record(record: Record) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def load_record(text: str | bytes) -> Record:
+    return json.loads(text)
+
 
 class MemoryStore:
     """A thread-safe store in this process, oldest-first eviction past ``max_items``."""
 
+    shared = False
+
     def __init__(self, max_items: int):
         self.max_items = max_items
-        self._records: OrderedDict[str, Record] = OrderedDict()
+        self._records: OrderedDict[str, str] = OrderedDict()
+        self._values: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def put(self, response_id: str, record: Record) -> None:
+        text = dump_record(record)
         with self._lock:
-            self._records[response_id] = record
+            self._records[response_id] = text
             self._records.move_to_end(response_id)
             while len(self._records) > self.max_items:
                 self._records.popitem(last=False)
 
     def get(self, response_id: str) -> Record | None:
         with self._lock:
-            return self._records.get(response_id)
+            text = self._records.get(response_id)
+        return None if text is None else load_record(text)
 
     def delete(self, response_id: str) -> bool:
         with self._lock:
@@ -56,6 +84,21 @@ class MemoryStore:
     def clear(self) -> None:
         with self._lock:
             self._records.clear()
+
+    def get_value(self, name: str, default: Any = None) -> Any:
+        text = self._values.get(name)
+        return default if text is None else json.loads(text)
+
+    def set_value(self, name: str, value: Any) -> None:
+        text = json.dumps(value, ensure_ascii=False)
+        with self._lock:
+            self._values[name] = text
+
+    def incr(self, name: str, amount: int = 1) -> int:
+        with self._lock:
+            value = int(json.loads(self._values.get(name, "0"))) + amount
+            self._values[name] = str(value)
+            return value
 
     def __len__(self) -> int:
         return len(self._records)

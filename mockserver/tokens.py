@@ -9,6 +9,7 @@ cutting the piece list, and counting and truncating can never disagree.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -26,7 +27,19 @@ def tokenize(text: str) -> list[str]:
 
 
 def count_tokens(text: str) -> int:
+    if len(text) <= _CACHED_TEXT_CHARS:
+        return _count_short(text)
     return len(tokenize(text))
+
+
+#: Short texts (replies, summaries, prompts) recur across requests; their
+#: counts are remembered (bounded: at most ~8 MB of text), long ones are not.
+_CACHED_TEXT_CHARS = 2048
+
+
+@functools.lru_cache(maxsize=1024)
+def _count_short(text: str) -> int:
+    return len(_PIECE.findall(text))
 
 
 def truncate(text: str, max_tokens: int) -> str:

@@ -1,0 +1,330 @@
+"""State across worker processes: the shared stores, and ``--workers N`` on a real port.
+
+Stores are checked alike (memory, SQLite, and Redis when redis-server is
+installed): order, oldest-first eviction, values and counters. Then two apps
+sharing one store see each other's responses, seed and resets; and a real
+server with 4 workers answers 200 creates from 4 threads, each retrievable
+afterwards, with creates and retrievals served by different processes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bench.servers import ServerProcess, children_of, wait_until
+from mockserver import create_app
+from mockserver.store import MemoryStore
+from mockserver.stores import SQLiteStore, StoreURLError, open_store
+
+from .conftest import load_fixture
+
+REQUEST = load_fixture("documented_request.json")
+AUTH = {"Authorization": "sk-workers"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A real redis-server on a free loopback port, for this module only."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server): Redis store not tested")
+    pytest.importorskip("redis", reason="the redis client is not installed (pip install redis)")
+    import redis
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(url).ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    pytest.fail("redis-server did not start")
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+_prefixes = iter(range(10**6))
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def store_url(request, tmp_path) -> str:
+    if request.param == "memory":
+        return "memory://"
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return f"{request.getfixturevalue('redis_url')}?prefix=t{next(_prefixes)}"
+
+
+def record(n: int) -> dict:
+    return {"response": {"id": f"resp_{n}", "output": [{"text": "你好"}]}, "input_items": [], "conversation": []}
+
+
+def test_store_keeps_order_and_evicts_oldest_first(store_url):
+    store = open_store(store_url, 5)
+    for n in range(8):
+        store.put(f"resp_{n}", record(n))
+    assert store.ids() == [f"resp_{n}" for n in range(3, 8)]
+    assert store.get("resp_2") is None and store.get("resp_7") == record(7)
+    store.put("resp_3", record(3))  # a re-put is the newest again
+    store.put("resp_8", record(8))
+    assert store.ids() == ["resp_5", "resp_6", "resp_7", "resp_3", "resp_8"]
+    assert len(store) == 5
+    assert store.delete("resp_6") and not store.delete("resp_6")
+    store.put("resp_9", record(9))
+    assert store.ids() == ["resp_5", "resp_7", "resp_3", "resp_8", "resp_9"]
+    store.clear()
+    assert store.ids() == [] and store.get("resp_9") is None
+
+
+def test_store_values_and_counters(store_url):
+    store = open_store(store_url, 5)
+    assert store.get_value("seed") is None and store.get_value("seed", 7) == 7
+    store.set_value("seed", 42)
+    store.set_value("scenario", {"name": "rate_limited", "left": 2})
+    assert store.get_value("seed") == 42 and store.get_value("scenario") == {"name": "rate_limited", "left": 2}
+    assert [store.incr("hits") for _ in range(3)] == [1, 2, 3]
+    assert store.incr("hits", 5) == 8 and store.get_value("hits") == 8
+    store.clear()  # clears records, not values
+    assert store.get_value("seed") == 42
+
+
+def test_records_come_back_as_copies(store_url):
+    store = open_store(store_url, 5)
+    original = record(1)
+    store.put("resp_1", original)
+    original["response"]["output"].clear()
+    fetched = store.get("resp_1")
+    fetched["response"]["id"] = "changed"
+    assert store.get("resp_1") == record(1)
+
+
+def test_store_urls_are_checked():
+    assert isinstance(open_store(None, 3), MemoryStore)
+    with pytest.raises(StoreURLError):
+        open_store("postgres://x/y", 3)
+    with pytest.raises(StoreURLError):
+        open_store("sqlite://relative.db", 3)
+    temporary = open_store("sqlite:///:temp:", 3)
+    assert isinstance(temporary, SQLiteStore) and temporary.path.exists()
+    temporary.close_and_remove()
+    assert not temporary.path.parent.exists()
+
+
+def test_concurrent_writers_lose_nothing(store_url):
+    """4 threads, each with its own store object (as separate processes have), 50 puts each."""
+    if store_url == "memory://":
+        pytest.skip("a memory store is not shared between store objects")
+    stores = [open_store(store_url, 10_000) for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def writer(index: int) -> None:
+        try:
+            for n in range(50):
+                stores[index].put(f"resp_{index}_{n}", record(n))
+                stores[index].incr("puts")
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    assert len(stores[0]) == 200 and stores[3].get_value("puts") == 200
+    assert sorted(stores[1].ids()) == sorted(f"resp_{i}_{n}" for i in range(4) for n in range(50))
+
+
+def test_eviction_is_exact_under_concurrent_writers(tmp_path):
+    url = f"sqlite:///{tmp_path / 'small.db'}"
+    stores = [open_store(url, 20) for _ in range(3)]
+    threads = [threading.Thread(target=lambda s=s, i=i: [s.put(f"r{i}_{n}", record(n)) for n in range(40)]) for i, s in enumerate(stores)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(stores[0]) == 20 and len(stores[0].ids()) == 20
+
+
+# --- two apps sharing one store: what two worker processes see --------------
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def shared_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shared.db'}"
+    return f"{request.getfixturevalue('redis_url')}?prefix=apps{next(_prefixes)}"
+
+
+def test_two_apps_share_responses_seed_quota_and_reset(shared_url):
+    keys = [{"key": "sk-limited", "quota": 3}]
+    one = create_app(store_url=shared_url, seed=5, api_keys=keys, log_requests=False)
+    two = create_app(store=open_store(shared_url, 10_000), seed=5, api_keys=keys, log_requests=False)
+    a, b = one.test_client(), two.test_client()
+    auth = {"Authorization": "sk-limited"}
+    created = a.post("/v1/responses", json=REQUEST, headers=auth).get_json()
+    assert b.get(f"/v1/responses/{created['id']}", headers=auth).get_json() == created
+    # key usage is counted in the store: the quota of 3 holds across both
+    assert b.post("/v1/responses", json={**REQUEST, "store": False}, headers=auth).status_code == 200
+    assert a.post("/v1/responses", json={**REQUEST, "store": False}, headers=auth).status_code == 200
+    assert b.post("/v1/responses", json=REQUEST, headers=auth).status_code == 401
+    # the seed is shared: set on one, used by the other
+    one.extensions["mock"].seed = 99
+    assert two.extensions["mock"].seed == 99
+    # a reset on one clears responses and usage for both, and restores the seed
+    two.extensions["mock"].reset()
+    assert a.get(f"/v1/responses/{created['id']}", headers=auth).status_code == 404
+    assert one.extensions["mock"].seed == 5
+    assert a.post("/v1/responses", json=REQUEST, headers=auth).status_code == 200
+
+
+def test_same_seed_same_text_across_apps(shared_url):
+    one = create_app(store_url=shared_url, seed=11, log_requests=False)
+    two = create_app(store=open_store(shared_url, 100), seed=11, log_requests=False)
+    texts = [app.test_client().post("/v1/responses", json={**REQUEST, "input": "How do I test a gateway?"}, headers=AUTH).get_json()["output"][-1]["content"][0]["text"] for app in (one, two)]
+    assert texts[0] == texts[1]
+
+
+def test_several_workers_need_a_shared_store():
+    from mockserver.config import ConfigError
+
+    with pytest.raises(ConfigError, match="shared store"):
+        create_app(workers=2, store_url="memory://")
+
+
+# --- a real server with 4 worker processes ------------------------------------
+
+_LOG_LINE = re.compile(r"mockserver\[(\d+)\]: (GET|POST) /v1/responses\S* (\d{3}) ([0-9a-f]{32})")
+
+
+def served_by(server: ServerProcess) -> dict[str, int]:
+    """Request id -> pid of the worker that logged it."""
+    return {m.group(4): int(m.group(1)) for line in list(server.output) for m in [_LOG_LINE.search(line)] if m}
+
+
+def hammer(base: str, creates: int, threads: int) -> tuple[list[tuple[str, str]], list[BaseException]]:
+    """``creates`` creates from ``threads`` threads, each on a new connection; (response id, request id) pairs."""
+    made: list[tuple[str, str]] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def client(count: int) -> None:
+        try:
+            with httpx.Client(base_url=base, headers=AUTH, timeout=20, limits=httpx.Limits(max_keepalive_connections=0)) as http:
+                for _ in range(count):
+                    reply = http.post("/v1/responses", json=REQUEST)
+                    assert reply.status_code == 200, reply.text
+                    with lock:
+                        made.append((reply.json()["id"], reply.headers["X-Oneapi-Request-Id"]))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    pool = [threading.Thread(target=client, args=(creates // threads,)) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(120)
+    return made, errors
+
+
+def run_workers(store_args: list[str], tmp_path: Path) -> None:
+    with ServerProcess("mockserver", "--port", "0", "--workers", "4", "--threads", "4", *store_args, keep_lines=5000) as server:
+        base = server.base
+        made, errors = hammer(base, 200, 4)
+        assert not errors, errors[:3]
+        assert len(made) == 200 and len({rid for rid, _ in made}) == 200
+        retrieved_by: dict[str, str] = {}
+        with httpx.Client(base_url=base, headers=AUTH, timeout=20, limits=httpx.Limits(max_keepalive_connections=0)) as http:
+            for response_id, _ in made:
+                reply = http.get(f"/v1/responses/{response_id}")
+                assert reply.status_code == 200, (response_id, reply.text)
+                assert reply.json()["id"] == response_id
+                retrieved_by[response_id] = reply.headers["X-Oneapi-Request-Id"]
+        time.sleep(0.3)  # let the last log lines arrive
+        pids = served_by(server)
+        creators = {pids.get(req) for _, req in made} - {None}
+        readers = {pids.get(req) for req in retrieved_by.values()} - {None}
+        crossed = sum(1 for rid, req in made if pids.get(req) and pids.get(retrieved_by[rid]) and pids[req] != pids[retrieved_by[rid]])
+        assert len(creators) >= 2 and len(readers) >= 2, (creators, readers)
+        assert crossed > 0, "no response was created on one worker and read on another"
+        assert server.stop() == 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_four_workers_sqlite_create_here_retrieve_there(tmp_path):
+    run_workers(["--store", f"sqlite:///{tmp_path / 'w.db'}"], tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_four_workers_default_temporary_store_is_removed(tmp_path):
+    before = set(Path("/tmp").glob("mockserver-store-*"))
+    run_workers([], tmp_path)
+    assert set(Path("/tmp").glob("mockserver-store-*")) <= before
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_four_workers_redis_create_here_retrieve_there(redis_url, tmp_path):
+    run_workers(["--store", f"{redis_url}?prefix=w{next(_prefixes)}"], tmp_path)
+
+
+@pytest.mark.timeout(120)
+def test_quota_holds_across_workers(tmp_path):
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps([{"key": "sk-five", "quota": 5}]))
+    with ServerProcess("mockserver", "--port", "0", "--workers", "3", "--quiet", "--keys-file", str(keys)) as server:
+        statuses = []
+        for _ in range(8):  # a new connection each time: spread over the workers
+            statuses.append(httpx.post(f"{server.base}/v1/responses", json={**REQUEST, "store": False}, headers={"Authorization": "sk-five"}, timeout=20).status_code)
+        assert statuses == [200] * 5 + [401] * 3
+
+
+@pytest.mark.timeout(60)
+def test_a_worker_that_dies_is_replaced(tmp_path):
+    import os
+    import signal
+
+    with ServerProcess("mockserver", "--port", "0", "--workers", "2", "--quiet") as server:
+        assert wait_until(lambda: len(_children(server.pid)) == 2, 10)
+        children = _children(server.pid)
+        os.kill(children[0], signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (len(_children(server.pid)) != 2 or children[0] in _children(server.pid)):
+            time.sleep(0.1)
+        assert len(_children(server.pid)) == 2 and children[0] not in _children(server.pid)
+        assert httpx.post(f"{server.base}/v1/responses", json=REQUEST, headers=AUTH, timeout=20).status_code == 200
+        assert server.stop() == 0
+    assert _children(server.pid) == []
+
+
+def _children(pid: int) -> list[int]:
+    return children_of(pid)
