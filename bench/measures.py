@@ -1,0 +1,164 @@
+"""Measures taken in Python: streamed replies over HTTP, validation cost, the in-process create path."""
+
+from __future__ import annotations
+
+import copy
+import json
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+AUTH = {"Authorization": "sk-bench", "Content-Type": "application/json"}
+
+
+def documented(name: str) -> Any:
+    return json.loads((ROOT / "fixtures" / name).read_text(encoding="utf-8"))
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    streams: int
+    events: int
+    ttfe_p50_ms: float
+    ttfe_p99_ms: float
+    events_per_s: float
+    errors: int
+
+
+def stream_bench(url: str, body: bytes, *, seconds: float, max_streams: int = 2000) -> StreamResult:
+    """Streams read one after another by one httpx client, for ``seconds``.
+
+    Time to first event: from sending the request to a complete first event
+    (its ``data:`` line). Events per second: all events over the time spent
+    reading streams (request sent to last event).
+    """
+    import httpx
+
+    ttfe: list[float] = []
+    events = errors = streams = 0
+    busy = 0.0
+    with httpx.Client(timeout=10) as client:
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline and streams < max_streams:
+            started = time.perf_counter()
+            first = None
+            count = 0
+            try:
+                with client.stream("POST", url, content=body, headers=AUTH) as reply:
+                    if reply.status_code != 200:
+                        errors += 1
+                        reply.read()
+                        continue
+                    for line in reply.iter_lines():
+                        if line.startswith("data:"):
+                            count += 1
+                            if first is None:
+                                first = time.perf_counter() - started
+            except httpx.HTTPError:
+                errors += 1
+                continue
+            busy += time.perf_counter() - started
+            streams += 1
+            events += count
+            if first is not None:
+                ttfe.append(first)
+    return StreamResult(
+        streams=streams,
+        events=events,
+        ttfe_p50_ms=percentile(ttfe, 50) * 1000,
+        ttfe_p99_ms=percentile(ttfe, 99) * 1000,
+        events_per_s=events / busy if busy else 0.0,
+        errors=errors,
+    )
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    compile_ms: float
+    first_validate_ms: float
+    response_us: float
+    request_us: float
+    event_us: float
+    compiled_once: bool
+    cache_hits: int
+
+
+def validation_bench(iterations: int = 2000) -> ValidationResult:
+    """The cost of ``schemas.validate`` per document, after warm-up, and proof the validator is built once."""
+    import schemas
+    from schemas.validation import validator_for
+
+    response = documented("documented_response.json")
+    request = documented("documented_request.json")
+    event = {"type": "response.output_text.delta", "sequence_number": 5, "item_id": "msg_1", "output_index": 1, "content_index": 0, "delta": "你好", "logprobs": []}
+    validator_for.cache_clear()
+    started = time.perf_counter()
+    first = validator_for("response")
+    compile_ms = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    assert schemas.validate(response, "response") == [], "the documented response must be valid"
+    first_validate_ms = (time.perf_counter() - started) * 1000
+    for _ in range(50):  # warm-up
+        schemas.validate(response, "response")
+        schemas.validate(request, "request")
+        schemas.validate(event, "event")
+
+    def per_call(instance: Any, name: str) -> float:
+        samples = []
+        for _ in range(5):
+            started = time.perf_counter()
+            for _ in range(iterations // 5):
+                schemas.validate(instance, name)
+            samples.append((time.perf_counter() - started) / (iterations // 5))
+        return statistics.median(samples) * 1e6
+
+    result_response = per_call(response, "response")
+    result_request = per_call(request, "request")
+    result_event = per_call(event, "event")
+    info = validator_for.cache_info()
+    return ValidationResult(
+        compile_ms=compile_ms,
+        first_validate_ms=first_validate_ms,
+        response_us=result_response,
+        request_us=result_request,
+        event_us=result_event,
+        compiled_once=validator_for("response") is first,
+        cache_hits=info.hits,
+    )
+
+
+def in_process_bench(seconds: float = 2.0) -> tuple[float, float]:
+    """Microseconds per create through Flask's test client: the mock, and the baseline app with the mock's reply."""
+    from mockserver import create_app
+
+    from .baseline import baseline_app
+
+    request = documented("documented_request.json")
+    mock = create_app(log_requests=False).test_client()
+    reply = mock.post("/v1/responses", json=request, headers={"Authorization": "sk-bench"})
+    assert reply.status_code == 200, reply.data
+    base = baseline_app(reply.data, []).test_client()
+    body = json.dumps(request).encode()
+
+    def loop(client: Any) -> float:
+        for _ in range(50):
+            client.post("/v1/responses", data=body, headers=AUTH)
+        count = 0
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            client.post("/v1/responses", data=copy.copy(body), headers=AUTH)
+            count += 1
+        return (time.perf_counter() - started) / count * 1e6
+
+    return loop(mock), loop(base)
