@@ -1,0 +1,416 @@
+"""The contract's rules as plain functions: each returns the findings it makes.
+
+A :class:`Finding` names the rule, the JSON pointer and what is wrong; the
+suite's tests turn findings into a failure report with the request as a curl
+command. Shapes, statuses, error types, id prefixes and field effects come
+from ``schemas`` (the schemas, ``schemas.stream``, ``profiles.json`` through
+``schemas.behaviour``), never restated here; what is left is arithmetic and
+consistency the schemas cannot express.
+
+Rules (the ``rule`` of a finding):
+
+- ``status_200``: a valid request is answered 200.
+- ``schema``: the reply validates against the profile's ``response`` schema.
+- ``openai_compat``: a deviation from the openai profile (fails only with ``--strict-openai``).
+- ``object``, ``id_prefix``, ``model_echo``, ``timestamps``: the reply's identity.
+- ``usage_arithmetic``: ``total = input + output``, reasoning within output, cached within input, ``x_details`` agree.
+- ``status_consistency``: ``incomplete`` if and only if ``incomplete_details.reason``; a synchronous reply is finished.
+- ``failed_reply``: HTTP 200 with ``status: "failed"`` is a failed reply, not a pass.
+- ``output_text``: a completed reply has text or a tool call (with JSON arguments).
+- ``json_output``: JSON text when ``text.format`` asks for it (and the schema's instance when ``strict``).
+- ``token_limit``, ``max_tokens_effect``: output caps as the profile says (``behaviour.fields``).
+- ``no_5xx``, ``rejects_invalid``, ``error_status``, ``error_envelope``, ``error_type``, ``error_param``,
+  ``request_id_header``, ``request_id_message``: errors as the profile says.
+- ``stream.<rule>`` (from ``schemas.stream``), ``stream_content_type``, ``stream_text``: streams.
+- ``retrieve``, ``input_items``, ``chain``, ``delete``: stored responses.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import schemas
+from schemas.behaviour import Behaviour, behaviour, known_deviation
+from schemas.stream import TERMINAL, parse_sse, validate_sse
+
+from .target import Reply
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One broken rule: which, where (a JSON pointer, or a stream position), what."""
+
+    rule: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.rule}] {self.path or '/'}: {self.message}"
+
+
+# --- Successful replies -------------------------------------------------------------------------
+
+
+def reply_status(reply: Reply) -> list[Finding]:
+    """A valid request gets HTTP 200 with a JSON body."""
+    if reply.status != 200:
+        return [Finding("status_200", "", f"HTTP {reply.status} for a valid request: {reply.text[:300]}")]
+    if not isinstance(reply.json, dict):
+        return [Finding("status_200", "", f"the 200 body is not a JSON object: {reply.text[:120]!r}")]
+    return []
+
+
+def reply_schema(body: Any, profile: str) -> list[Finding]:
+    """The reply validates against the profile's ``response`` schema."""
+    return [Finding("schema", v.path, v.message) for v in schemas.validate(body, "response", profile)]
+
+
+def openai_deviations(body: Any) -> list[tuple[Finding, str | None]]:
+    """Violations of the openai profile, each with the ``deviations.json`` pattern it is (None: a new one)."""
+    out = []
+    for violation in schemas.validate(body, "response", "openai"):
+        deviation = known_deviation(violation.path)
+        out.append((Finding("openai_compat", violation.path, violation.message), deviation.path if deviation else None))
+    return out
+
+
+def invariants(body: dict[str, Any], request: dict[str, Any], profile: str) -> list[Finding]:
+    """What must hold beyond shape: identity, time, usage arithmetic, status, text, limits."""
+    rules = behaviour(profile)
+    return [
+        *identity(body, request, rules),
+        *timestamps(body),
+        *usage_arithmetic(body.get("usage")),
+        *status_consistency(body),
+        *output_present(body, request),
+        *token_limit(body, request, rules),
+    ]
+
+
+def identity(body: dict[str, Any], request: dict[str, Any], rules: Behaviour) -> list[Finding]:
+    found = []
+    if body.get("object") != "response":
+        found.append(Finding("object", "/object", f"expected 'response', got {body.get('object')!r}"))
+    prefixes = rules.id_prefixes
+    if not str(body.get("id", "")).startswith(prefixes["response"]):
+        found.append(Finding("id_prefix", "/id", f"{body.get('id')!r} does not start with {prefixes['response']!r}"))
+    for index, item in enumerate(_items(body)):
+        prefix = prefixes.get(str(item.get("type")))
+        if prefix and "id" in item and not str(item["id"]).startswith(prefix):
+            found.append(Finding("id_prefix", f"/output/{index}/id", f"{item.get('type')} id {item['id']!r} does not start with {prefix!r}"))
+        if item.get("type") == "function_call" and "call" in prefixes and not str(item.get("call_id", "")).startswith(prefixes["call"]):
+            found.append(Finding("id_prefix", f"/output/{index}/call_id", f"{item.get('call_id')!r} does not start with {prefixes['call']!r}"))
+    asked, got = request.get("model"), body.get("model")
+    if asked is not None and got != asked and not str(got).startswith(f"{asked}-"):
+        found.append(Finding("model_echo", "/model", f"asked for {asked!r}, the reply says {got!r}"))
+    return found
+
+
+def timestamps(body: dict[str, Any]) -> list[Finding]:
+    created, completed = body.get("created_at"), body.get("completed_at")
+    if _number(created) and _number(completed) and completed < created:
+        return [Finding("timestamps", "/completed_at", f"completed_at {completed} is before created_at {created}")]
+    return []
+
+
+def usage_arithmetic(usage: Any, path: str = "/usage") -> list[Finding]:
+    """``total = input + output``; reasoning tokens within output, cached within input; each ``x_details`` entry too."""
+    if not isinstance(usage, dict):
+        return []
+    found = []
+    given, produced, total = usage.get("input_tokens"), usage.get("output_tokens"), usage.get("total_tokens")
+    if all(isinstance(v, int) for v in (given, produced, total)) and total != given + produced:
+        found.append(Finding("usage_arithmetic", f"{path}/total_tokens", f"{total} != input_tokens {given} + output_tokens {produced}"))
+    reasoning = (usage.get("output_tokens_details") or {}).get("reasoning_tokens")
+    if isinstance(reasoning, int) and isinstance(produced, int) and reasoning > produced:
+        found.append(Finding("usage_arithmetic", f"{path}/output_tokens_details/reasoning_tokens", f"{reasoning} reasoning tokens > {produced} output tokens"))
+    cached = (usage.get("input_tokens_details") or {}).get("cached_tokens")
+    if isinstance(cached, int) and isinstance(given, int) and cached > given:
+        found.append(Finding("usage_arithmetic", f"{path}/input_tokens_details/cached_tokens", f"{cached} cached tokens > {given} input tokens"))
+    details = usage.get("x_details")
+    if isinstance(details, list):
+        for index, entry in enumerate(details):
+            if isinstance(entry, dict):
+                found += usage_arithmetic({k: v for k, v in entry.items() if k != "x_details"}, f"{path}/x_details/{index}")
+        if len(details) == 1 and isinstance(details[0], dict):  # one billing entry: it is the whole usage
+            for key in ("input_tokens", "output_tokens", "total_tokens"):
+                if key in details[0] and details[0][key] != usage.get(key):
+                    found.append(Finding("usage_arithmetic", f"{path}/x_details/0/{key}", f"{details[0][key]} disagrees with usage.{key} {usage.get(key)}"))
+    return found
+
+
+def status_consistency(body: dict[str, Any]) -> list[Finding]:
+    """``incomplete`` iff a reason is given; ``failed`` under HTTP 200 is a failed reply."""
+    status, details = body.get("status"), body.get("incomplete_details")
+    found = []
+    if status == "incomplete" and not (isinstance(details, dict) and details.get("reason")):
+        found.append(Finding("status_consistency", "/incomplete_details", "status is 'incomplete' but no incomplete_details.reason says why"))
+    if status != "incomplete" and details:
+        found.append(Finding("status_consistency", "/incomplete_details", f"status {status!r} with incomplete_details {details!r}"))
+    if status == "failed":
+        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        found.append(Finding("failed_reply", "/status", f"HTTP 200 but status 'failed' ({error.get('code')}: {error.get('message')})"))
+    elif status is not None and status not in ("completed", "incomplete"):
+        found.append(Finding("status_consistency", "/status", f"a synchronous reply must be finished, got status {status!r}"))
+    return found
+
+
+def output_present(body: dict[str, Any], request: dict[str, Any]) -> list[Finding]:
+    """A completed reply says something (text or a tool call); JSON when a JSON format was asked for."""
+    if body.get("status", "completed") != "completed":
+        return []
+    text = output_text(body)
+    calls = [item for item in _items(body) if item.get("type") == "function_call"]
+    if not text and not calls:
+        return [Finding("output_text", "/output", "a completed reply has neither output text nor a tool call")]
+    found = []
+    for index, item in enumerate(_items(body)):
+        if item.get("type") == "function_call" and not _is_json(item.get("arguments")):
+            found.append(Finding("output_text", f"/output/{index}/arguments", "function call arguments are not JSON"))
+    return found + json_output(text, request)
+
+
+def json_output(text: str, request: dict[str, Any]) -> list[Finding]:
+    """``text.format`` json_object or json_schema: the text is JSON; with ``strict``, an instance of the schema."""
+    fmt = (request.get("text") or {}).get("format") or {}
+    if fmt.get("type") not in ("json_object", "json_schema") or not text:
+        return []
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return [Finding("json_output", "/output", f"text.format {fmt['type']} asks for JSON; the text is not JSON: {text[:80]!r}")]
+    if fmt["type"] == "json_schema" and fmt.get("strict") and isinstance(fmt.get("schema"), dict):
+        from jsonschema import Draft202012Validator
+
+        return [
+            Finding("json_output", "/output", f"the JSON text breaks the requested schema at {schemas.to_pointer(e.absolute_path) or '/'}: {e.message}")
+            for e in Draft202012Validator(fmt["schema"]).iter_errors(value)
+        ][:5]
+    return []
+
+
+def token_limit(body: dict[str, Any], request: dict[str, Any], rules: Behaviour) -> list[Finding]:
+    """``output_tokens`` within the cap in effect; ``max_tokens`` takes the effect the profile says.
+
+    ``behaviour.fields["max_tokens"]`` is ``ignored`` at the gateway (it
+    drops the field): a reply cut short by it there is a finding, not a pass.
+    """
+    produced = (body.get("usage") or {}).get("output_tokens")
+    effect = rules.fields.get("max_tokens", "ignored")
+    cap = request.get("max_output_tokens")
+    if cap is None and effect != "ignored":
+        cap = request.get("max_tokens")
+    found = []
+    if isinstance(produced, int) and isinstance(cap, int) and produced > cap:
+        found.append(Finding("token_limit", "/usage/output_tokens", f"{produced} output tokens exceed the cap of {cap}"))
+    reason = (body.get("incomplete_details") or {}).get("reason") if isinstance(body.get("incomplete_details"), dict) else None
+    max_tokens = request.get("max_tokens")
+    if effect == "ignored" and request.get("max_output_tokens") is None and isinstance(max_tokens, int) and reason == "max_output_tokens":
+        found.append(Finding("max_tokens_effect", "/incomplete_details/reason", f"the reply was cut at {produced} output tokens by max_tokens={max_tokens}, which the {rules.profile} profile says has no effect"))
+    return found
+
+
+def output_text(body: dict[str, Any]) -> str:
+    """The reply's text, as the SDK's ``output_text`` computes it."""
+    return "".join(
+        part.get("text", "")
+        for item in _items(body)
+        if item.get("type") == "message"
+        for part in item.get("content") or []
+        if isinstance(part, dict) and part.get("type") == "output_text"
+    )
+
+
+def _items(body: dict[str, Any]) -> list[dict[str, Any]]:
+    output = body.get("output")
+    return [item for item in output if isinstance(item, dict)] if isinstance(output, list) else []
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_json(text: Any) -> bool:
+    if not isinstance(text, str):
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+# --- Error replies ------------------------------------------------------------------------------
+
+_REQUEST_ID = re.compile(r"\(request id: ([^)]*)\)\s*$")
+
+
+def error_reply(reply: Reply, profile: str, failure: str | None = None) -> list[Finding]:
+    """An error as the profile says: status, envelope, ``type``, ``param``, request id.
+
+    ``failure`` names the kind (``profiles.json``: ``missing_input``,
+    ``invalid_key``...): then the status and type must be the profile's for
+    it. Without it, any 4xx in the envelope will do. A 5xx for bad input is
+    always a finding (the live gateway answers a body without ``input``
+    with 500), unless the profile itself says 5xx (503 ``model_not_found``
+    at the gateway).
+    """
+    rules = behaviour(profile)
+    expected = rules.failure(failure) if failure else None
+    found = []
+    if reply.status >= 500 and (expected is None or expected.status < 500):
+        wanted = f" (the {profile} profile says {expected.status})" if expected else ""
+        found.append(Finding("no_5xx", "", f"HTTP {reply.status} for a client error{wanted}"))
+    elif reply.status < 400:
+        found.append(Finding("rejects_invalid", "", f"HTTP {reply.status}: the request was accepted, a 4xx was expected"))
+    elif expected is not None and reply.status != expected.status:
+        found.append(Finding("error_status", "", f"{failure}: the {profile} profile answers HTTP {expected.status}, got {reply.status}"))
+    if reply.status < 400:
+        return found
+    body = reply.json
+    if not isinstance(body, dict):
+        return found + [Finding("error_envelope", "", f"the error body is not a JSON object: {reply.text[:120]!r}")]
+    found += [Finding("error_envelope", v.path, v.message) for v in schemas.validate(body, "error", profile)]
+    error = body.get("error")
+    if isinstance(error, dict):
+        wanted_type = expected.type if expected else None
+        if wanted_type is not None and error.get("type") != wanted_type:
+            found.append(Finding("error_type", "/error/type", f"{failure}: the {profile} profile says {wanted_type!r}, got {error.get('type')!r}"))
+        if rules.error_has_param and "param" not in error:
+            found.append(Finding("error_param", "/error/param", f"the {profile} envelope always carries param (maybe null)"))
+        if not rules.error_has_param and expected is not None and expected.param is None and "param" in error:
+            found.append(Finding("error_param", "/error/param", f"{failure}: the {profile} profile's errors carry no param"))
+        found += _request_id(reply, error, rules)
+    header = rules.request_id_header
+    if not reply.header(header):
+        found.append(Finding("request_id_header", "", f"no {header} header on the error reply"))
+    return found
+
+
+def _request_id(reply: Reply, error: dict[str, Any], rules: Behaviour) -> list[Finding]:
+    if not rules.request_id_in_message:
+        return []
+    match = _REQUEST_ID.search(str(error.get("message", "")))
+    if match is None:
+        return [Finding("request_id_message", "/error/message", f"{rules.profile} messages end with '(request id: ...)': {str(error.get('message'))[:120]!r}")]
+    header = reply.header(rules.request_id_header)
+    if header and match.group(1) != header:
+        return [Finding("request_id_message", "/error/message", f"request id {match.group(1)!r} in the message differs from the {rules.request_id_header} header {header!r}")]
+    return []
+
+
+# --- Streams ------------------------------------------------------------------------------------
+
+
+def stream(reply: Reply, profile: str) -> tuple[list[Finding], dict[str, Any] | None]:
+    """Stream rules (``schemas.stream``), and the final reply's text is the concatenated deltas.
+
+    Returns the findings and the final response (from the terminal event),
+    which the caller checks like a plain reply.
+    """
+    if reply.status != 200:
+        return [Finding("status_200", "", f"HTTP {reply.status} for a valid streamed request: {reply.text[:300]}")], None
+    found = []
+    if reply.content_type != "text/event-stream":
+        found.append(Finding("stream_content_type", "", f"Content-Type {reply.content_type!r}, expected text/event-stream"))
+    found += [Finding(f"stream.{v.rule}", _where(v.index, v.event_type, v.path), v.message) for v in validate_sse(reply.text, profile)]
+    events = [e.json for e in parse_sse(reply.text).events if isinstance(e.json, dict)]
+    final = next((e.get("response") for e in reversed(events) if e.get("type") in TERMINAL and isinstance(e.get("response"), dict)), None)
+    if final is not None:
+        deltas = "".join(str(e.get("delta", "")) for e in events if e.get("type") == "response.output_text.delta")
+        if deltas != output_text(final):
+            found.append(Finding("stream_text", "/response/output", f"the final text ({output_text(final)[:40]!r}…) is not the concatenated deltas ({deltas[:40]!r}…)"))
+    return found, final
+
+
+def _where(index: int, event_type: str | None, path: str) -> str:
+    return f"event #{index} ({event_type}){path}" if index >= 0 else f"stream{path}"
+
+
+# --- Stored responses ---------------------------------------------------------------------------
+
+
+def same_json(created: Any, retrieved: Any, rule: str = "retrieve") -> list[Finding]:
+    """Where two JSON values differ, as findings (at most ten)."""
+    return [Finding(rule, pointer, f"created {left!r:.60}, retrieved {right!r:.60}") for pointer, left, right in _differences(created, retrieved)][:10]
+
+
+def _differences(left: Any, right: Any, path: str = "") -> Iterator[tuple[str, Any, Any]]:
+    if isinstance(left, dict) and isinstance(right, dict):
+        for key in sorted(set(left) | set(right)):
+            pointer = f"{path}/{schemas.to_pointer([key])[1:]}"
+            if key not in left or key not in right:
+                yield pointer, left.get(key, "<absent>"), right.get(key, "<absent>")
+            else:
+                yield from _differences(left[key], right[key], pointer)
+    elif isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
+        for index, (a, b) in enumerate(zip(left, right)):
+            yield from _differences(a, b, f"{path}/{index}")
+    elif left != right:
+        yield path, left, right
+
+
+def input_items(reply: Reply, profile: str, sent_texts: list[str]) -> list[Finding]:
+    """``GET .../input_items``: a list page (schema), ids at its ends, the input sent in it."""
+    if reply.status != 200:
+        return [Finding("input_items", "", f"HTTP {reply.status}: {reply.text[:200]}")]
+    body = reply.json
+    name = "input_items_list" if "input_items_list" in schemas.schema_names(profile) else None
+    found = [Finding("input_items", v.path, v.message) for v in schemas.validate(body, name, profile)] if name else []
+    if found or not isinstance(body, dict):
+        return found
+    data = [item for item in body.get("data", []) if isinstance(item, dict)]
+    if data and body.get("first_id") != data[0].get("id"):
+        found.append(Finding("input_items", "/first_id", f"{body.get('first_id')!r} is not the first item's id {data[0].get('id')!r}"))
+    if data and body.get("last_id") != data[-1].get("id"):
+        found.append(Finding("input_items", "/last_id", f"{body.get('last_id')!r} is not the last item's id {data[-1].get('id')!r}"))
+    listed = json.dumps(data, ensure_ascii=False)
+    for text in sent_texts:
+        if text not in listed:
+            found.append(Finding("input_items", "/data", f"the input sent ({text!r}) is not among the listed items"))
+    return found
+
+
+# --- The documented example ---------------------------------------------------------------------
+
+
+def documented_shape(body: dict[str, Any], documented: dict[str, Any], *, same_keys: bool) -> list[Finding]:
+    """The reply looks like the documented one: its keys (gateway profile), reasoning before the message.
+
+    The documented model reasons by default, so its reply has a reasoning
+    item first; a reply to the same request without one, or with it after
+    the message, is not the documented shape.
+    """
+    found = []
+    if same_keys:
+        for key in sorted(set(documented) - set(body)):
+            found.append(Finding("documented_shape", f"/{key}", "in the documented reply, missing here"))
+        usage, documented_usage = body.get("usage"), documented.get("usage")
+        if isinstance(usage, dict) and isinstance(documented_usage, dict):
+            for key in sorted(set(documented_usage) - set(usage)):
+                found.append(Finding("documented_shape", f"/usage/{key}", "in the documented reply, missing here"))
+    kinds = [item.get("type") for item in _items(body)]
+    documented_kinds = [item.get("type") for item in _items(documented)]
+    if "reasoning" in documented_kinds and same_keys and "reasoning" not in kinds:
+        found.append(Finding("documented_shape", "/output", f"the documented reply starts with a reasoning item; this one has {kinds}"))
+    if "reasoning" in kinds and "message" in kinds and kinds.index("reasoning") > kinds.index("message"):
+        found.append(Finding("documented_shape", "/output", f"the reasoning item must come before the message: {kinds}"))
+    return found
+
+
+def model_list(body: Any, profile: str) -> list[Finding]:
+    """``GET /v1/models`` against the ``model_list`` schema (the gateway's when the profile has none)."""
+    name_profile = profile if "model_list" in schemas.schema_names(profile) else "gateway"
+    return [Finding("model_list", v.path, v.message) for v in schemas.validate(body, "model_list", name_profile)]
+
+
+def deleted(body: Any, profile: str, response_id: str) -> list[Finding]:
+    """A ``DELETE`` body, when there is one: the profile's ``deleted`` schema, naming the response."""
+    found = [Finding("delete", v.path, v.message) for v in schemas.validate(body, "deleted", profile)] if "deleted" in schemas.schema_names(profile) else []
+    if isinstance(body, dict) and body.get("id") not in (None, response_id):
+        found.append(Finding("delete", "/id", f"{body.get('id')!r} is not the deleted response {response_id!r}"))
+    return found

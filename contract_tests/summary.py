@@ -1,0 +1,49 @@
+"""The end-of-run summary: what was checked, how many requests it cost, and OpenAI compatibility.
+
+Gateway replies are also validated against the openai profile; the
+deviations are tallied here and printed, not failed (``--strict-openai``
+fails them). Known ones are those ``schemas/deviations.json`` lists, with
+their impact on openai SDK users; anything else is new and worth a look.
+"""
+
+from __future__ import annotations
+
+from schemas.behaviour import deviations
+
+from .session import ContractSession
+
+
+def summary_lines(session: ContractSession) -> list[str]:
+    options, target = session.options, session.target
+    where = options.base_url if options.live else f"in-process ({options.app or 'the mock'})"
+    lines = [f"target: {where}, {options.profile} profile, models: {', '.join(session.models)}"]
+    spent = f"requests: {target.used}"
+    if target.budget is not None:
+        spent += f" of a budget of {target.budget}"
+        if target.budget_hit:
+            spent += f": request budget of {target.budget} reached, the remaining tests were skipped (raise --contract-budget)"
+    lines.append(spent)
+    lines += compatibility_lines(session)
+    return lines
+
+
+def compatibility_lines(session: ContractSession) -> list[str]:
+    tally = session.compat
+    if session.profile == "openai" or not tally.replies:
+        return []
+    verdict = "failed (--strict-openai)" if session.options.strict_openai else "reported, not failed (--strict-openai fails them)"
+    lines = ["", f"OpenAI compatibility: {tally.replies} replies checked against the openai profile; deviations {verdict}"]
+    if not tally.known and not tally.new:
+        lines.append("  none: every reply is a valid OpenAI Response object")
+    if tally.known:
+        lines.append("  known (schemas/deviations.json):")
+        listed = {d.path: d for d in deviations()}
+        for pattern, count in sorted(tally.known.items()):
+            deviation = listed.get(pattern)
+            detail = f"openai: {deviation.openai}; gateway: {deviation.gateway}. {deviation.impact}" if deviation else ""
+            lines.append(f"    {pattern}  ({count} replies)  {detail}")
+    if tally.new:
+        lines.append("  NEW (not in schemas/deviations.json):")
+        for what, count in sorted(tally.new.items()):
+            lines.append(f"    {what}  ({count} replies)")
+    return lines

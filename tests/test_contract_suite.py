@@ -1,0 +1,492 @@
+"""The contract suite itself: it passes on the mock, and fails naming the rule on broken servers.
+
+Most tests run the suite in a subprocess with pytester, the way CI runs it
+(``pytest --pyargs contract_tests ...``), against the mock in-process, over
+HTTP, or against a server from ``tests/broken_servers.py`` that breaks one
+rule. The rest unit-test the checks, the masking and the ``mock_gateway``
+fixture with the openai SDK (both majors: those are marked ``sdk``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from contract_tests import checks, examples
+from contract_tests.options import IN_PROCESS_KEY
+from contract_tests.reproduce import MASK, as_curl, mask
+from contract_tests.target import Reply, Sent
+from schemas.behaviour import behaviour
+
+from .conftest import FIXTURES, ROOT, load_fixture
+
+pytest_plugins = ["pytester"]
+
+#: Environment that would point the suite somewhere else; cleared for every run.
+_CONTRACT_ENV = (
+    "CONTRACT_BASE_URL", "OPENAI_BASE_URL", "CONTRACT_API_KEY", "OPENAI_API_KEY", "CONTRACT_PROFILE",
+    "CONTRACT_BUDGET", "CONTRACT_MODELS", "CONTRACT_HYPOTHESIS_PROFILE",
+)
+
+
+def run_suite(pytester: pytest.Pytester, *args: str, env: dict[str, str] | None = None) -> pytest.RunResult:
+    """``pytest --pyargs contract_tests ARGS`` in a fresh process, in an empty directory."""
+    pytester.chdir()
+    monkeypatch = pytest.MonkeyPatch()
+    try:
+        for name in _CONTRACT_ENV:
+            monkeypatch.delenv(name, raising=False)
+        for name, value in (env or {}).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("PYTHONPATH", str(ROOT))
+        return pytester.runpytest_subprocess("--pyargs", "contract_tests", "-p", "no:cacheprovider", "-p", "no:randomly", *args, timeout=240)
+    finally:
+        monkeypatch.undo()
+
+
+def assert_passed(result: pytest.RunResult) -> None:
+    outcomes = result.parseoutcomes()
+    assert result.ret == 0 and not outcomes.get("failed") and not outcomes.get("errors"), result.stdout.str()[-6000:]
+    assert outcomes.get("passed", 0) >= 15
+
+
+# --- the suite passes on the mock ---------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", ["gateway", "openai"])
+def test_suite_passes_in_process_against_the_mock(pytester: pytest.Pytester, profile: str) -> None:
+    started = time.perf_counter()
+    result = run_suite(pytester, "--profile", profile)
+    assert_passed(result)
+    assert time.perf_counter() - started < 60, "the in-process suite must stay fast"
+    result.stdout.fnmatch_lines([f"target: in-process (the mock), {profile} profile, models: qwen3.6-plus, *"])
+    if profile == "gateway":  # the five documented deviations, summarised, not failed
+        result.stdout.fnmatch_lines(["OpenAI compatibility: * replies checked against the openai profile; deviations reported, not failed*", "  known (schemas/deviations.json):", "    /error  (* replies)*"])
+    else:
+        assert "OpenAI compatibility" not in result.stdout.str()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_up(url: str, key: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the mock exited early: {process.stderr.read().decode() if process.stderr else ''}")
+        try:
+            if httpx.get(f"{url}/models", headers={"Authorization": f"Bearer {key}"}, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError(f"the mock did not answer at {url} within {seconds} s")
+
+
+@pytest.fixture
+def mock_server() -> Any:
+    """``python -m mockserver`` on a free port with one key; stopped after the test."""
+    port = _free_port()
+    key = "sk-over-http-7d1c4e9a2b6f0c3e8a5d1b7f4c2e9a6b3d0f5c8e1a4b"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "--port", str(port), "--api-key", key, "--quiet"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        _wait_until_up(url, key, process)
+        yield url, key
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+@pytest.mark.slow
+def test_suite_passes_over_http_against_a_mock_server(pytester: pytest.Pytester, mock_server: tuple[str, str]) -> None:
+    url, key = mock_server
+    junit = pytester.path / "contract.xml"
+    # the mock's hypothesis profile: the same examples every run (the live one draws new ones each time)
+    result = run_suite(pytester, "--base-url", url, "--contract-budget", "500", "--contract-hypothesis-profile", "mock", f"--junitxml={junit}", env={"CONTRACT_API_KEY": key})
+    assert_passed(result)
+    result.stdout.fnmatch_lines([f"target: {url}, gateway profile, *", "requests: * of a budget of 500"])
+    everything = result.stdout.str() + result.stderr.str() + junit.read_text()
+    assert key not in everything and key[3:20] not in everything
+
+
+def test_a_live_budget_skips_the_remaining_tests_with_a_clear_message(pytester: pytest.Pytester) -> None:
+    result = run_suite(pytester, "--contract-budget", "6", "-rs")
+    assert result.ret == 0
+    assert result.parseoutcomes().get("skipped", 0) >= 5
+    result.stdout.fnmatch_lines(["requests: 6 of a budget of 6: request budget of 6 reached, the remaining tests were skipped*", "SKIPPED * request budget of 6 reached (--contract-budget)"])
+
+
+# --- the suite catches broken servers -----------------------------------------------------------
+
+
+#: Servers that break one rule each (tests/broken_servers.py): the test that must fail and the finding it reports.
+BROKEN = {
+    "missing_required_field": ("test_generated_requests_get_valid_replies", "[schema] /created_at: required property is missing"),
+    "wrong_type": ("test_generated_requests_get_valid_replies", "[schema] /created_at: * is not of type 'integer'"),
+    "usage_does_not_add_up": ("test_generated_requests_get_valid_replies", "[usage_arithmetic] /usage/total_tokens: * != input_tokens * + output_tokens *"),
+    "server_error_on_some_input": ("test_documented_request_succeeds_with_the_documented_shape", "[status_200] /: HTTP 500 for a valid request*"),
+    "missing_input_is_a_500": ("test_a_request_without_input_is_a_4xx_not_a_5xx", "[no_5xx] /: HTTP 500 for a client error (the gateway profile says 400)"),
+    "accepts_invalid_requests": ("test_invalid_requests_get_a_4xx_in_the_error_envelope", "[rejects_invalid] /: HTTP 200: the request was accepted, a 4xx was expected"),
+    "failed_under_200": ("test_generated_requests_get_valid_replies", "[failed_reply] /status: HTTP 200 but status 'failed' (server_error: Requests rate limit exceeded)"),
+    "max_tokens_caps_the_reply": ("test_max_tokens_takes_the_profiles_effect", "[max_tokens_effect] *max_tokens=16, which the gateway profile says has no effect"),
+    "stream_with_sequence_gap": ("test_generated_requests_stream_valid_events", "[stream.sequence_number] event #3 (*)/sequence_number: expected 3, got 4"),
+    "stream_deltas_do_not_reassemble": ("test_generated_requests_stream_valid_events", "[stream.text_reassembly] event #*"),
+}
+
+#: The mock in one profile, checked as the other: the envelope and status differences the suite must name.
+SWAPPED = {
+    ("openai_profile_mock", "gateway"): [
+        "[error_status] /: unknown_model: the gateway profile answers HTTP 503, got 400",
+        "[error_type] /error/type: *: the gateway profile says 'new_api_error', got 'invalid_request_error'",
+        "[request_id_message] /error/message: gateway messages end with '(request id: ...)'*",
+        "[request_id_header] /: no X-Oneapi-Request-Id header*",
+    ],
+    ("gateway_profile_mock", "openai"): [
+        "[no_5xx] /: HTTP 503 for a client error (the openai profile says 400)",
+        "[error_type] /error/type: *: the openai profile says 'invalid_request_error', got 'new_api_error'",
+        "[error_param] /error/param: the openai envelope always carries param*",
+        "[schema] /error: required property is missing",
+    ],
+}
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    returncode: int
+    stdout: pytest.LineMatcher
+    text: str
+
+
+@pytest.fixture(scope="module")
+def suite_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], SuiteRun]:
+    """The suite against every broken and profile-swapped server, run side by side (one process each).
+
+    Twelve whole-suite runs one after the other take over a minute; they are
+    independent, so they share the machine's cores instead.
+    """
+    jobs = [(factory, "gateway") for factory in BROKEN] + list(SWAPPED)
+    env = {k: v for k, v in os.environ.items() if k not in _CONTRACT_ENV} | {"PYTHONPATH": str(ROOT)}
+
+    def run(job: tuple[str, str]) -> SuiteRun:
+        factory, profile = job
+        command = [sys.executable, "-m", "pytest", "--pyargs", "contract_tests", "-p", "no:cacheprovider", "-p", "no:randomly",
+                   "--contract-app", f"tests.broken_servers:{factory}", "--profile", profile]
+        done = subprocess.run(command, check=False, cwd=tmp_path_factory.mktemp(factory), env=env, capture_output=True, text=True, timeout=300)
+        return SuiteRun(done.returncode, pytest.LineMatcher(done.stdout.splitlines()), done.stdout + done.stderr)
+
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        return dict(zip(jobs, pool.map(run, jobs)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("factory", list(BROKEN))
+def test_suite_catches_a_broken_server(suite_runs: dict[tuple[str, str], SuiteRun], factory: str) -> None:
+    test_name, finding = BROKEN[factory]
+    run = suite_runs[(factory, "gateway")]
+    assert run.returncode == 1, run.text[-3000:]
+    run.stdout.fnmatch_lines([f"FAILED *::{test_name}*"])
+    run.stdout.fnmatch_lines(["  " + finding.replace("[", "[[]")])
+    run.stdout.fnmatch_lines(["request that broke it (answered HTTP *", "  curl -sS*-X POST http://127.0.0.1:8080/v1/responses -H 'Authorization: *sk-[*][*][*]'*"])
+    assert IN_PROCESS_KEY not in run.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("factory", "profile"), list(SWAPPED))
+def test_suite_tells_the_profiles_apart(suite_runs: dict[tuple[str, str], SuiteRun], factory: str, profile: str) -> None:
+    """A mock in one profile checked as the other fails, naming envelope and status differences."""
+    run = suite_runs[(factory, profile)]
+    assert run.returncode == 1, run.text[-3000:]
+    for difference in SWAPPED[(factory, profile)]:
+        run.stdout.fnmatch_lines(["  " + difference.replace("[", "[[]")])
+
+
+@pytest.mark.slow
+def test_strict_openai_fails_on_the_gateways_deviations(pytester: pytest.Pytester) -> None:
+    result = run_suite(pytester, "--strict-openai", "-k", "documented_request_succeeds")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["  [[]openai_compat] /error: required property is missing", "*deviations failed (--strict-openai)"])
+
+
+@pytest.mark.slow
+def test_a_target_that_does_not_store_skips_the_stateful_test(pytester: pytest.Pytester) -> None:
+    result = run_suite(pytester, "--contract-app", "tests.broken_servers:does_not_store", "-rs", "-k", "stored_response or unknown_response")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["SKIPPED * the target does not store responses: GET right after create is a 404"])
+
+
+@pytest.mark.slow
+def test_a_failing_report_never_contains_the_key(pytester: pytest.Pytester) -> None:
+    """Even with ``-l`` (locals in tracebacks), ``-rA``, ``-v`` and a JUnit file: the key is masked."""
+    key = "sk-leakcheck-5f0e3d2c1b0a99887766554433221100ffeeddccbbaa"
+    junit = pytester.path / "report.xml"
+    result = run_suite(pytester, "--contract-app", "tests.broken_servers:usage_does_not_add_up", "-l", "-rA", "-v", "--tb=long", f"--junitxml={junit}", env={"CONTRACT_API_KEY": key})
+    assert result.ret == 1
+    written = result.stdout.str() + result.stderr.str() + junit.read_text()
+    assert "[usage_arithmetic]" in written and f"Bearer {MASK}" in written
+    for leak in (key, key[3:], key[10:25]):
+        assert leak not in written
+
+
+# --- the plugin is inert elsewhere ---------------------------------------------------------------
+
+
+def test_the_plugin_is_inert_in_other_projects(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_other="""
+        from hypothesis import given, settings, strategies as st
+
+        def test_plain():
+            assert settings.default.max_examples == 100  # no contract profile loaded
+
+        @given(st.integers())
+        def test_property(n):
+            assert isinstance(n, int)
+        """
+    )
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    try:
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+        help_text = pytester.runpytest_subprocess("--help")
+    finally:
+        monkeypatch.undo()
+    result.assert_outcomes(passed=2)
+    assert "responses contract" not in result.stdout.str()
+    help_text.stdout.fnmatch_lines(["*--contract-budget=N*", "*--contract-app=MODULE:FACTORY*"])
+
+
+def test_the_packaged_documented_example_equals_the_fixtures() -> None:
+    assert examples.documented_request() == load_fixture("documented_request.json")
+    assert examples.documented_response() == load_fixture("documented_response.json")
+
+
+# --- checks, unit by unit ------------------------------------------------------------------------
+
+
+def _reply(status: int, body: Any, headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status, headers or {}, json.dumps(body, ensure_ascii=False))
+
+
+def test_the_documented_reply_keeps_every_rule(documented_request: dict, documented_response: dict) -> None:
+    assert checks.reply_schema(documented_response, "gateway") == []
+    assert checks.invariants(documented_response, documented_request, "gateway") == []
+    assert checks.documented_shape(documented_response, documented_response, same_keys=True) == []
+    known = [pattern for _, pattern in checks.openai_deviations(documented_response)]
+    assert None not in known and len(known) >= 5
+
+
+@pytest.mark.parametrize(
+    ("edit", "rule", "path"),
+    [
+        (lambda r: r["usage"].__setitem__("total_tokens", 1), "usage_arithmetic", "/usage/total_tokens"),
+        (lambda r: r["usage"]["output_tokens_details"].__setitem__("reasoning_tokens", 10_000), "usage_arithmetic", "/usage/output_tokens_details/reasoning_tokens"),
+        (lambda r: r["usage"]["x_details"][0].__setitem__("total_tokens", 1), "usage_arithmetic", "/usage/x_details/0/total_tokens"),
+        (lambda r: r.__setitem__("completed_at", r["created_at"] - 1), "timestamps", "/completed_at"),
+        (lambda r: r.__setitem__("id", "chatcmpl-1"), "id_prefix", "/id"),
+        (lambda r: r["output"][1].__setitem__("id", "item_1"), "id_prefix", "/output/1/id"),
+        (lambda r: r.__setitem__("model", "qwen-turbo"), "model_echo", "/model"),
+        (lambda r: r.__setitem__("object", "chat.completion"), "object", "/object"),
+        (lambda r: r.__setitem__("status", "incomplete"), "status_consistency", "/incomplete_details"),
+        (lambda r: r.__setitem__("incomplete_details", {"reason": "max_output_tokens"}), "status_consistency", "/incomplete_details"),
+        (lambda r: r.update(status="failed", error={"code": "server_error", "message": "rate limit"}), "failed_reply", "/status"),
+        (lambda r: r["output"][1]["content"][0].__setitem__("text", ""), "output_text", "/output"),
+        (lambda r: r["usage"].update(output_tokens=2000, total_tokens=2047), "token_limit", "/usage/output_tokens"),
+    ],
+)
+def test_each_invariant_catches_its_break(documented_response: dict, edit: Any, rule: str, path: str) -> None:
+    request = {"model": "qwen3.6-plus", "input": "你好", "max_output_tokens": 1024}
+    edit(documented_response)
+    found = checks.invariants(documented_response, request, "gateway")
+    assert (rule, path) in {(f.rule, f.path) for f in found}, found
+
+
+def test_max_tokens_is_a_cap_only_where_the_profile_says(documented_response: dict) -> None:
+    cut = {**documented_response, "status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}, "usage": {**documented_response["usage"], "output_tokens": 16, "total_tokens": 63}}
+    request = {"model": "qwen3.6-plus", "input": "你好", "max_tokens": 16}
+    assert [f.rule for f in checks.token_limit(cut, request, behaviour("gateway"))] == ["max_tokens_effect"]
+    assert checks.token_limit(cut, request, behaviour("openai")) == []
+    assert [f.rule for f in checks.token_limit(documented_response, {**request, "max_tokens": 100}, behaviour("openai"))] == ["token_limit"]
+
+
+def test_json_output_is_checked_against_the_requested_format(documented_response: dict) -> None:
+    fmt = {"type": "json_schema", "name": "reply", "strict": True, "schema": {"type": "object", "required": ["answer"]}}
+    assert [f.rule for f in checks.json_output("not json", {"text": {"format": {"type": "json_object"}}})] == ["json_output"]
+    assert checks.json_output('{"answer": "x"}', {"text": {"format": fmt}}) == []
+    assert "required" in checks.json_output('{"other": 1}', {"text": {"format": fmt}})[0].message
+
+
+def test_gateway_errors_are_checked_against_the_profile() -> None:
+    body = load_fixture("errors/gateway_unknown_model.json")
+    request_id = body["error"]["message"].rsplit("request id: ", 1)[1].rstrip(")")
+    reply = _reply(503, body, {"X-Oneapi-Request-Id": request_id})
+    assert checks.error_reply(reply, "gateway", "unknown_model") == []
+    as_500 = _reply(500, body, {"X-Oneapi-Request-Id": request_id})
+    assert [f.rule for f in checks.error_reply(as_500, "gateway", "missing_input")] == ["no_5xx"]
+    no_header = checks.error_reply(_reply(503, body), "gateway", "unknown_model")
+    assert [f.rule for f in no_header] == ["request_id_header"]
+    other_id = checks.error_reply(_reply(503, body, {"X-Oneapi-Request-Id": "elsewhere"}), "gateway", "unknown_model")
+    assert [f.rule for f in other_id] == ["request_id_message"]
+    assert [f.rule for f in checks.error_reply(_reply(200, {"ok": True}), "gateway")] == ["rejects_invalid"]
+
+
+def test_streams_are_checked_by_the_stream_validator() -> None:
+    raw = (FIXTURES / "recordings" / "mock" / "002-documented-stream.sse").read_text(encoding="utf-8")
+    reply = Reply(200, {"Content-Type": "text/event-stream"}, raw)
+    findings, final = checks.stream(reply, "gateway")
+    assert findings == [] and final is not None and final["status"] == "completed"
+    garbled = raw.replace('"delta":"', '"delta":"~', 1) if '"delta":"' in raw else raw.replace('"delta": "', '"delta": "~', 1)
+    rules = {f.rule for f in checks.stream(Reply(200, {"Content-Type": "text/event-stream"}, garbled), "gateway")[0]}
+    assert "stream.text_reassembly" in rules or "stream_text" in rules
+
+
+# --- masking and curl ---------------------------------------------------------------------------
+
+
+def test_mask_hides_the_key_and_any_long_run_of_it() -> None:
+    key = "sk-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL"
+    text = f"Bearer {key}; echoed: ...{key[5:20]}...; short {key[:6]}"
+    masked = mask(text, [key])
+    assert key not in masked and key[5:20] not in masked
+    assert masked.count(MASK) == 2 and "short sk-012" in masked
+
+
+def test_curl_reproduction_masks_the_key_and_runs_as_is() -> None:
+    key = "sk-curl-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+    sent = Sent("POST", "https://gw.example/v1/responses", {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}, json.dumps({"model": "m", "input": "it's"}).encode())
+    command = as_curl(sent, [key])
+    assert key not in command
+    assert command == (
+        "curl -sS -X POST https://gw.example/v1/responses -H 'Authorization: Bearer sk-***' "
+        "-H 'Content-Type: application/json' --data-raw '{\"model\": \"m\", \"input\": \"it'\"'\"'s\"}'"
+    )
+    bare = as_curl(Sent("GET", "https://gw.example/v1/models", {"Authorization": key}, None), [key])
+    assert bare.endswith("-H 'Authorization: sk-***'")
+
+
+# --- the mock_gateway fixture with the openai SDK (both majors) ---------------------------------
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Network sockets raise (Unix sockets stay: asyncio's event loop needs a socketpair)."""
+    real = socket.socket
+
+    class Guarded(real):  # type: ignore[misc, valid-type]
+        def __init__(self, family: int = -1, *args: Any, **kwargs: Any) -> None:
+            if family in (socket.AF_INET, socket.AF_INET6, -1):
+                raise OSError("network sockets are disabled in this test")
+            super().__init__(family, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "socket", Guarded)
+
+
+def greet(client: Any = None) -> str:
+    """The README's example app: asks the gateway (``OPENAI_BASE_URL``) for a greeting."""
+    from openai import OpenAI
+
+    client = client or OpenAI()
+    return client.responses.create(model="qwen3.6-plus", input="你好").output_text
+
+
+@pytest.mark.sdk
+def test_the_readme_app_runs_against_the_mock_gateway(mock_gateway: Any, no_network: None) -> None:
+    assert greet()
+    assert [call.request.url.path for call in mock_gateway.calls] == ["/v1/responses"]
+
+
+@pytest.mark.sdk
+def test_mock_gateway_streams_to_the_sdk(mock_gateway: Any, no_network: None) -> None:
+    from openai import OpenAI
+
+    client = OpenAI(max_retries=0)
+    with client.responses.stream(model="qwen3.6-plus", input="Explain tea") as stream:
+        deltas = "".join(event.delta for event in stream if event.type == "response.output_text.delta")
+        final = stream.get_final_response()
+    assert deltas and deltas == final.output_text
+    assert client.responses.retrieve(final.id).output_text == final.output_text
+
+
+@pytest.mark.sdk
+def test_mock_gateway_serves_the_async_sdk(mock_gateway: Any, no_network: None) -> None:
+    from openai import AsyncOpenAI
+
+    async def main() -> tuple[str, list[str]]:
+        client = AsyncOpenAI(max_retries=0)
+        reply = await client.responses.create(model="qwen3.6-plus", input="hi")
+        stream = await client.responses.create(model="qwen3.6-plus", input="hi", stream=True)
+        return reply.output_text, [event.type async for event in stream]
+
+    text, types = asyncio.run(main())
+    assert text and types[0] == "response.created" and types[-1] == "response.completed"
+
+
+@pytest.mark.sdk
+@pytest.mark.parametrize("mock_gateway_config", [{"profile": "openai", "api_keys": ["sk-only-this"]}])
+def test_mock_gateway_takes_the_mocks_configuration(mock_gateway: Any, no_network: None) -> None:
+    import openai
+
+    assert mock_gateway.api_key == "sk-only-this"
+    with pytest.raises(openai.AuthenticationError) as raised:
+        openai.OpenAI(api_key="sk-wrong", max_retries=0).responses.create(model="qwen3.6-plus", input="hi")
+    assert raised.value.code == "invalid_api_key"
+
+
+@pytest.mark.sdk
+def test_mock_gateway_keeps_other_urls_off_the_network(mock_gateway: Any, no_network: None) -> None:
+    """openai 2.x wraps respx's refusal in ``APIConnectionError``; 3.x lets ``AllMockedAssertionError`` through."""
+    import openai
+    import respx
+
+    with pytest.raises((openai.APIConnectionError, respx.models.AllMockedAssertionError)):
+        openai.OpenAI(base_url="https://api.openai.com/v1", api_key="sk-x", max_retries=0).models.list()
+
+
+@pytest.mark.sdk
+def test_the_readme_example_passes_with_pytest_socket(pytester: pytest.Pytester) -> None:
+    """The README's app test, verbatim, under ``--disable-socket``."""
+    pytest.importorskip("pytest_socket")
+    pytester.makepyfile(
+        app='''
+        from openai import OpenAI
+
+        def greet(client: OpenAI | None = None) -> str:
+            client = client or OpenAI()  # OPENAI_BASE_URL and OPENAI_API_KEY
+            return client.responses.create(model="qwen3.6-plus", input="你好").output_text
+        ''',
+        test_app='''
+        from app import greet
+
+        def test_greet(mock_gateway):
+            assert greet()  # answered by the mock in-process: no server, no sockets
+        ''',
+    )
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("PYTHONPATH", f"{pytester.path}:{ROOT}")
+    try:
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--disable-socket", "--allow-unix-socket")
+    finally:
+        monkeypatch.undo()
+    result.assert_outcomes(passed=1)
