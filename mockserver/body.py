@@ -24,7 +24,9 @@ from flask import Request
 from jsonschema import Draft202012Validator
 
 import schemas
+from schemas.behaviour import behaviour
 
+from . import structured, tools
 from .errors import ApiError
 
 
@@ -166,23 +168,33 @@ def _nesting_depth(value: Any) -> int:
 
 
 def check_request(body: Any, profile: str) -> dict[str, Any]:
-    """The body if it is a valid create request, else ``ApiError`` for the first violation."""
+    """The body if it is a valid create request, else ``ApiError`` for the first problem.
+
+    First the request schema; then what a schema cannot say about a request:
+    that a named ``tool_choice`` names a tool, and that the JSON Schemas it
+    carries (tool parameters, a ``json_schema`` format) are usable.
+    """
     if not isinstance(body, dict):
         raise ApiError("invalid_json", detail="the body must be a JSON object")
-    if _known_valid(body, profile):
-        return body
+    if not _known_valid(body, profile):
+        raise _first_violation(body, profile)
+    enforce_strict = behaviour(profile).fields["strict"] == "enforced"
+    tools.check_tools(body, enforce_strict=enforce_strict)
+    structured.check_text_format(body, enforce_strict=enforce_strict)
+    return body
+
+
+def _first_violation(body: dict[str, Any], profile: str) -> ApiError:
     violations = schemas.validate(body, "request", profile)
-    if not violations:
-        return body
     first = violations[0]
     for violation in violations:  # missing model/input are named failures of their own
         if violation.keyword == "required" and violation.path in ("/model", "/input"):
-            raise ApiError(f"missing_{violation.path[1:]}", param=violation.param)
+            return ApiError(f"missing_{violation.path[1:]}", param=violation.param)
     if first.path == "/model" and body.get("model") == "":
-        raise ApiError("missing_model", param="model")
+        return ApiError("missing_model", param="model")
     if first.keyword in ("additionalProperties", "unevaluatedProperties"):
-        raise ApiError("unknown_parameter", param=first.param)
-    raise ApiError("invalid_request", param=first.param, detail=first.message)
+        return ApiError("unknown_parameter", param=first.param)
+    return ApiError("invalid_request", param=first.param, detail=first.message)
 
 
 @functools.cache

@@ -85,7 +85,7 @@ EN = {
     "tool_result": "Based on the tool result ({result}), {body}",
 }
 
-_STOPWORDS = frozenset("a an the is are was were be to of and or in on for with what how why who when where which can could would should do does did i you me my your it this that please tell about".split())
+STOPWORDS = frozenset("a an the is are was were be to of and or in on for with what how why who when where which can could would should do does did i you me my your it this that please tell about".split())
 
 
 def topic_of(text: str) -> str:
@@ -95,7 +95,7 @@ def topic_of(text: str) -> str:
         core = re.sub(r"[？?！!。，,、：:；;\s]+$", "", text)
         core = re.sub(r"^(请问|请|帮我|能不能|可以)", "", core)
         return core[:16] or text[:16]
-    words = [w for w in re.findall(r"[A-Za-z0-9][A-Za-z0-9'-]*", text) if w.lower() not in _STOPWORDS]
+    words = [w for w in re.findall(r"[A-Za-z0-9][A-Za-z0-9'-]*", text) if w.lower() not in STOPWORDS]
     return " ".join(words[:4]) or "your question"
 
 
@@ -108,7 +108,8 @@ def reply_text(user_text: str, rng: random.Random, *, tool_result: str | None = 
     """The assistant's answer to ``user_text``."""
     bank = ZH if has_cjk(user_text) or (tool_result and has_cjk(tool_result)) else EN
     if tool_result is not None:
-        return bank["tool_result"].format(result=_clip(tool_result, 80), body=_sentences(bank, rng, 2)) + bank["closer"][rng.randrange(3)]
+        joiner = "" if bank is ZH else " "
+        return bank["tool_result"].format(result=_clip(tool_result, 80), body=_sentences(bank, rng, 2)) + joiner + bank["closer"][rng.randrange(3)]
     if is_greeting(user_text):
         return rng.choice(bank["greeting"])
     opener = rng.choice(bank["opener"]).format(topic=topic_of(user_text))

@@ -11,19 +11,15 @@ from __future__ import annotations
 
 import random
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from schemas.behaviour import Behaviour, without_deviations
 
-from . import generation
+from . import generation, structured, tools
 from .config import ModelSpec
+from .ids import new_id
 from .tokens import count_input_tokens, count_tokens, truncate
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4()}"
 
 
 @dataclass
@@ -73,20 +69,33 @@ def output_cap(request: dict[str, Any], behaviour: Behaviour) -> int | None:
     return None
 
 
-def build_response(turn: Turn, behaviour: Behaviour, rng: random.Random, *, response_id: str | None = None) -> dict[str, Any]:
-    """The finished Response for ``turn``: output items, status and usage that adds up."""
+def build_response(turn: Turn, behaviour: Behaviour, rng: random.Random, *, response_id: str | None = None, text: str | None = None) -> dict[str, Any]:
+    """The finished Response for ``turn``: output items, status and usage that adds up.
+
+    The turn's answer is, in order of precedence: ``text`` when given (a
+    scenario's fixed reply), function calls (``tools``), a JSON document for
+    a JSON ``text.format`` (``structured``), or generated prose.
+    """
     created_at = int(time.time())
     prefixes = behaviour.id_prefixes
     user_text = generation.last_user_text(turn.conversation)
-    text = generation.reply_text(user_text, rng, tool_result=_last_tool_result(turn.conversation))
-    summary = generation.reasoning_summary(user_text, text, rng) if reasoning_enabled(turn.request, turn.model) else None
+    calls = tools.function_calls(turn.request, turn.conversation, rng, prefixes) if text is None else []
+    if text is None and not calls:
+        tool_result = _last_tool_result(turn.conversation)
+        text = structured.structured_text(turn.request, user_text, rng, tool_result=tool_result) or generation.reply_text(user_text, rng, tool_result=tool_result)
+    draft = text if text is not None else "; ".join(f"call {c['name']}({c['arguments']})" for c in calls)
+    summary = generation.reasoning_summary(user_text, draft, rng) if reasoning_enabled(turn.request, turn.model) else None
     cap = output_cap(turn.request, behaviour)
-    output, reasoning_tokens, text_tokens, cut = _cut_to_cap(summary, text, cap)
+    if calls:
+        output, reasoning_tokens, text_tokens, cut = _calls_to_cap(summary, calls, cap)
+    else:
+        output, reasoning_tokens, text_tokens, cut = _cut_to_cap(summary, text, cap)
     items: list[dict[str, Any]] = []
     if output["summary"] is not None:
         items.append(reasoning_item(output["summary"], prefixes["reasoning"]))
     if output["text"] is not None:
         items.append(message_item(output["text"], prefixes["message"], status="incomplete" if cut else "completed"))
+    items.extend(output.get("calls", []))
     response = response_envelope(turn.request, behaviour, response_id or new_id(prefixes["response"]), created_at)
     response.update(
         status="incomplete" if cut else "completed",
@@ -121,6 +130,22 @@ def _cut_to_cap(summary: str | None, text: str, cap: int | None) -> tuple[dict[s
         return {"summary": truncate(summary, cap), "text": None}, cap, 0, True
     left = cap - reasoning_tokens
     return {"summary": summary, "text": truncate(text, left)}, reasoning_tokens, left, True
+
+
+def _calls_to_cap(summary: str | None, calls: list[dict[str, Any]], cap: int | None) -> tuple[dict[str, Any], int, int, bool]:
+    """Reasoning first, then whole calls while they fit: a call is never cut in half."""
+    reasoning_tokens = count_tokens(summary) if summary is not None else 0
+    if cap is not None and summary is not None and reasoning_tokens >= cap:
+        return {"summary": truncate(summary, cap), "text": None, "calls": []}, cap, 0, True
+    kept: list[dict[str, Any]] = []
+    spent = 0
+    for call in calls:
+        cost = count_tokens(call["name"] + call["arguments"])
+        if cap is not None and reasoning_tokens + spent + cost > cap:
+            return {"summary": summary, "text": None, "calls": kept}, reasoning_tokens, spent, True
+        kept.append(call)
+        spent += cost
+    return {"summary": summary, "text": None, "calls": kept}, reasoning_tokens, spent, False
 
 
 def reasoning_item(summary: str, prefix: str) -> dict[str, Any]:
@@ -160,6 +185,13 @@ def usage(input_tokens: int, text_tokens: int, reasoning_tokens: int, behaviour:
     return result
 
 
+def echoed_tool(tool: dict[str, Any]) -> dict[str, Any]:
+    """A tool as the reply echoes it: function tools always carry ``parameters`` and ``strict`` (null when not sent)."""
+    if tool.get("type") != "function":
+        return tool
+    return {"parameters": None, "strict": None, **tool}
+
+
 def response_envelope(request: dict[str, Any], behaviour: Behaviour, response_id: str, created_at: int) -> dict[str, Any]:
     """Everything but output and usage: ids, timestamps and the request's settings echoed."""
     reasoning = request.get("reasoning") or {}
@@ -184,7 +216,7 @@ def response_envelope(request: dict[str, Any], behaviour: Behaviour, response_id
         "temperature": request.get("temperature", 1.0),
         "text": request.get("text") or {"format": {"type": "text"}},
         "tool_choice": request.get("tool_choice", "auto"),
-        "tools": request.get("tools", []),
+        "tools": [echoed_tool(tool) for tool in request.get("tools", [])],
         "top_logprobs": request.get("top_logprobs") or 0,
         "top_p": request.get("top_p", 1.0),
         "truncation": request.get("truncation") or "disabled",
