@@ -41,7 +41,7 @@ test-openai3: $(VENV3)/.installed
 contract: $(VENV)/.installed
 	@test -n "$(BASE_URL)" || { echo "usage: make contract BASE_URL=https://host/v1 API_KEY=sk-... [PROFILE=gateway|openai]"; exit 2; }
 	CONTRACT_API_KEY="$${API_KEY:-$${CONTRACT_API_KEY:-}}" $(VENV)/bin/python -m pytest -p no:cacheprovider --pyargs contract_tests \
-		--base-url "$(BASE_URL)" --profile "$(or $(PROFILE),gateway)" --junitxml=contract-report.xml $(ARGS)
+		--contract-base-url "$(BASE_URL)" --contract-profile "$(or $(PROFILE),gateway)" --junitxml=contract-report.xml $(ARGS)
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python -m bench
