@@ -171,6 +171,8 @@ class _StreamChecker:
             self.next_sequence = number + 1
         schema_problems = validate(event, "event", self.profile)
         if schema_problems:
+            if kind in TERMINAL or kind == "error":  # a malformed terminal event still ends the stream: one report, not two
+                self.terminal_at, self.final_type = index, kind
             first = schema_problems[0]
             return fail("schema", first.message, first.path)
         if self.terminal_at is not None:

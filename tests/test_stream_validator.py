@@ -41,6 +41,14 @@ def test_each_broken_stream_fails_for_its_rule(name):
         assert violations[0].index == index
 
 
+def test_a_malformed_terminal_event_is_one_schema_report_not_also_a_missing_terminal():
+    raw = (STREAMS / "mock_gateway.sse").read_text(encoding="utf-8")
+    broken = raw.replace('"type":"response.completed","sequence_number":82,"response":{"id"', '"type":"response.completed","sequence_number":82,"response":{"id":7,"_id"', 1)
+    assert broken != raw
+    violations = validate_sse(broken)
+    assert [v.rule for v in violations] == ["schema"], [str(v) for v in violations]
+
+
 def test_parse_skips_comments_joins_data_and_notes_done_and_unterminated():
     parsed = parse_sse(': PING\r\nevent: x\r\ndata: {"a":\r\ndata: 1}\r\n\r\ndata: [DONE]\n\ndata: {"b": 2}')
     assert [e.json for e in parsed.events] == [{"a": 1}]
