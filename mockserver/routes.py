@@ -20,6 +20,7 @@ from schemas.behaviour import Behaviour, behaviour
 from . import sse
 from .body import check_request, read_json_body
 from .errors import ApiError
+from .errors import printable as clip
 from .generation import seeded_rng
 from .replies import Turn, build_response, normalise_input
 from .state import MockState, mock_state
@@ -173,9 +174,3 @@ def int_param(name: str, *, default: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ApiError("invalid_request", param=name, detail=f"must be between {low} and {high}")
     return value
-
-
-def clip(text: str, limit: int = 128) -> str:
-    """User-supplied text safe to echo in a message: bounded, no control characters."""
-    cleaned = "".join(ch if ch.isprintable() else "?" for ch in text[:limit])
-    return cleaned + ("…" if len(text) > limit else "")
