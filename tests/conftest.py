@@ -26,6 +26,20 @@ def documented_response() -> dict[str, Any]:
     return load_fixture("documented_response.json")
 
 
+#: A strict function tool, as the OpenAI docs' weather example.
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Get the current weather for a city",
+    "parameters": {
+        "type": "object",
+        "properties": {"location": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+        "required": ["location", "unit"],
+        "additionalProperties": False,
+    },
+    "strict": True,
+}
+
 API_KEY = "sk-test-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL"
 
 

@@ -201,22 +201,22 @@ def test_a_50_mb_body(gateway_server):
     assert_healthy(gateway_server)
 
 
+def chunked_post(chunk: bytes, count: int) -> list[bytes]:
+    """A chunked ``POST /v1/responses`` of ``count`` copies of ``chunk``, as raw parts to send."""
+    head = b"POST /v1/responses HTTP/1.1\r\nHost: mock\r\nAuthorization: " + KEY.encode() + b"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    return [head] + [b"%x\r\n" % len(chunk) + chunk + b"\r\n" for _ in range(count)] + [b"0\r\n\r\n"]
+
+
 def test_a_chunked_body_past_the_server_limit_gets_the_envelope(server):
     """Past waitress's own limit (64 MiB here) waitress answers itself: in the envelope too."""
-    chunk = b"x" * (1024 * 1024)
-    head = b"POST /v1/responses HTTP/1.1\r\nHost: mock\r\nAuthorization: " + KEY.encode() + b"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-    parts = [head] + [b"%x\r\n" % len(chunk) + chunk + b"\r\n" for _ in range(70)] + [b"0\r\n\r\n"]
-    reply = exchange(server, parts, timeout=60)
+    reply = exchange(server, chunked_post(b"x" * (1024 * 1024), 70), timeout=60)
     assert reply.status == 413
     assert_enveloped_4xx(reply, server.profile)
     assert_healthy(server)
 
 
 def test_a_chunked_body_past_the_app_limit(server):
-    chunk = b" " * (1024 * 1024)
-    head = b"POST /v1/responses HTTP/1.1\r\nHost: mock\r\nAuthorization: " + KEY.encode() + b"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-    parts = [head] + [b"%x\r\n" % len(chunk) + chunk + b"\r\n" for _ in range(10)] + [b"0\r\n\r\n"]
-    reply = exchange(server, parts, timeout=60)
+    reply = exchange(server, chunked_post(b" " * (1024 * 1024), 10), timeout=60)
     assert reply.status == 413
     assert_enveloped_4xx(reply, server.profile)
 

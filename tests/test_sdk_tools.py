@@ -11,23 +11,9 @@ import openai
 import pytest
 from pydantic import BaseModel
 
-from .conftest import API_KEY
+from .conftest import API_KEY, WEATHER
 
 pytestmark = pytest.mark.sdk
-
-WEATHER = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Get the current weather for a city",
-    "parameters": {
-        "type": "object",
-        "properties": {"location": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
-        "required": ["location", "unit"],
-        "additionalProperties": False,
-    },
-    "strict": True,
-}
-
 
 def weather_tool(location: str, unit: str) -> str:
     return json.dumps({"location": location, "temperature": 21, "unit": unit})

@@ -12,21 +12,9 @@ import schemas
 from mockserver import create_app
 from schemas.stream import parse_sse, validate_sse
 
-from .conftest import API_KEY
+from .conftest import API_KEY, WEATHER
 from .schema_strategies import json_schemas
 
-WEATHER = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Get the current weather for a city",
-    "parameters": {
-        "type": "object",
-        "properties": {"location": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
-        "required": ["location", "unit"],
-        "additionalProperties": False,
-    },
-    "strict": True,
-}
 TIME = {
     "type": "function",
     "name": "get_time",
