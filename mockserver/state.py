@@ -29,15 +29,27 @@ from .store import Store
 Responder = Callable[[dict[str, Any]], Any]
 
 
+#: The name of the seed among the store's values.
+SEED_VALUE = "seed"
+
+
 @dataclass
 class MockState:
     config: MockConfig
     store: Store
     keys: KeyChecker
-    seed: int
     responders: list[Responder] = field(default_factory=list)
     recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=200))
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def seed(self) -> int:
+        """The reply seed, kept in the store so that every worker sharing it sees the same one."""
+        return int(self.store.get_value(SEED_VALUE, self.config.seed))
+
+    @seed.setter
+    def seed(self, value: int) -> None:
+        self.store.set_value(SEED_VALUE, int(value))
 
     @classmethod
     def for_config(cls, config: MockConfig, store: Store | None = None) -> MockState:
@@ -46,12 +58,9 @@ class MockState:
 
             default = "sqlite:///:temp:" if config.workers > 1 else None
             store = open_store(config.store_url or default, config.max_stored)
-        return cls(
-            config=config,
-            store=store,
-            keys=KeyChecker(config, store),
-            seed=config.seed,
-        )
+        state = cls(config=config, store=store, keys=KeyChecker(config, store))
+        state.seed = config.seed  # this run's --seed, not one a persistent store kept from an earlier run
+        return state
 
     def remember(self, entry: dict[str, Any]) -> None:
         with self.lock:
@@ -68,20 +77,3 @@ class MockState:
 
 def mock_state() -> MockState:
     return current_app.extensions["mock"]
-
-
-#: The name of the seed among the store's values.
-SEED_VALUE = "seed"
-
-
-def _get_seed(self: MockState) -> int:
-    return int(self.store.get_value(SEED_VALUE, self.config.seed))
-
-
-def _set_seed(self: MockState, value: int) -> None:
-    self.store.set_value(SEED_VALUE, int(value))
-
-
-# Set after the dataclass is made, so ``MockState(seed=...)`` still works: the
-# generated __init__ assigns through the property, into the (maybe shared) store.
-MockState.seed = property(_get_seed, _set_seed, doc="The reply seed, kept in the store so that it is shared with it.")  # type: ignore[assignment]
