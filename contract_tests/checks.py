@@ -18,6 +18,7 @@ Rules (the ``rule`` of a finding):
 - ``failed_reply``: HTTP 200 with ``status: "failed"`` is a failed reply, not a pass.
 - ``output_text``: a completed reply has text or a tool call (with JSON arguments).
 - ``json_output``: JSON text when ``text.format`` asks for it (and the schema's instance when ``strict``).
+- ``tool_arguments``: a call to a ``strict`` function tool has arguments that fit its ``parameters``.
 - ``token_limit``, ``max_tokens_effect``: output caps as the profile says (``behaviour.fields``).
 - ``no_5xx``, ``rejects_invalid``, ``error_status``, ``error_envelope``, ``error_type``, ``error_param``,
   ``request_id_header``, ``request_id_message``: errors as the profile says.
@@ -171,7 +172,24 @@ def output_present(body: dict[str, Any], request: dict[str, Any]) -> list[Findin
     for index, item in enumerate(_items(body)):
         if item.get("type") == "function_call" and not _is_json(item.get("arguments")):
             found.append(Finding("output_text", f"/output/{index}/arguments", "function call arguments are not JSON"))
+        elif item.get("type") == "function_call":
+            found += tool_arguments(item, index, request)
     return found + json_output(text, request)
+
+
+def tool_arguments(call: dict[str, Any], index: int, request: dict[str, Any]) -> list[Finding]:
+    """A call to a ``strict`` function tool: the arguments are an instance of its ``parameters``."""
+    tool = next((t for t in request.get("tools") or [] if t.get("type") == "function" and t.get("name") == call.get("name")), None)
+    if tool is None:
+        return [Finding("tool_arguments", f"/output/{index}/name", f"the reply calls {call.get('name')!r}, which is not among the request's tools")]
+    if not tool.get("strict") or not isinstance(tool.get("parameters"), dict):
+        return []
+    from jsonschema import Draft202012Validator
+
+    return [
+        Finding("tool_arguments", f"/output/{index}/arguments", f"the arguments break {tool['name']}'s parameters at {schemas.to_pointer(e.absolute_path) or '/'}: {e.message}")
+        for e in Draft202012Validator(tool["parameters"]).iter_errors(json.loads(call["arguments"]))
+    ][:5]
 
 
 def json_output(text: str, request: dict[str, Any]) -> list[Finding]:

@@ -338,6 +338,17 @@ def test_json_output_is_checked_against_the_requested_format(documented_response
     assert "required" in checks.json_output('{"other": 1}', {"text": {"format": fmt}})[0].message
 
 
+def test_strict_tool_arguments_are_checked_against_the_tools_parameters() -> None:
+    tool = {"type": "function", "name": "get_weather", "strict": True, "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False}}
+    request = {"tools": [tool]}
+    call = {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": '{"city": "Paris"}'}
+    assert checks.tool_arguments(call, 1, request) == []
+    broken = checks.tool_arguments({**call, "arguments": '{"town": "Paris"}'}, 1, request)
+    assert [f.rule for f in broken] == ["tool_arguments", "tool_arguments"] and broken[0].path == "/output/1/arguments"
+    assert checks.tool_arguments({**call, "arguments": '{"town": 1}'}, 1, {"tools": [{**tool, "strict": False}]}) == []
+    assert [f.path for f in checks.tool_arguments({**call, "name": "other"}, 1, request)] == ["/output/1/name"]
+
+
 def test_gateway_errors_are_checked_against_the_profile() -> None:
     body = load_fixture("errors/gateway_unknown_model.json")
     request_id = body["error"]["message"].rsplit("request id: ", 1)[1].rstrip(")")
