@@ -69,15 +69,20 @@ def output_cap(request: dict[str, Any], behaviour: Behaviour) -> int | None:
     return None
 
 
-def build_response(turn: Turn, behaviour: Behaviour, rng: random.Random, *, response_id: str | None = None, text: str | None = None) -> dict[str, Any]:
+def build_response(
+    turn: Turn, behaviour: Behaviour, rng: random.Random, *, response_id: str | None = None, text: str | None = None, output: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """The finished Response for ``turn``: output items, status and usage that adds up.
 
     The turn's answer is, in order of precedence: ``text`` when given (a
     scenario's fixed reply), function calls (``tools``), a JSON document for
-    a JSON ``text.format`` (``structured``), or generated prose.
+    a JSON ``text.format`` (``structured``), or generated prose. ``output``
+    (a scenario's fixed output items) replaces all of that, uncapped.
     """
     created_at = int(time.time())
     prefixes = behaviour.id_prefixes
+    if output is not None:
+        return _fixed_output_response(turn, behaviour, output, response_id, created_at)
     user_text = generation.last_user_text(turn.conversation)
     calls = tools.function_calls(turn.request, turn.conversation, rng, prefixes) if text is None else []
     if text is None and not calls:
@@ -105,6 +110,36 @@ def build_response(turn: Turn, behaviour: Behaviour, rng: random.Random, *, resp
         completed_at=max(created_at, int(time.time())),
     )
     return shaped(response, behaviour)
+
+
+def _fixed_output_response(turn: Turn, behaviour: Behaviour, output: list[dict[str, Any]], response_id: str | None, created_at: int) -> dict[str, Any]:
+    """A completed reply whose output is ``output`` (ids filled in where missing), with usage counted from it."""
+    prefixes = behaviour.id_prefixes
+    items = [_with_ids(item, prefixes) for item in output]
+    reasoning_tokens = sum(count_tokens(part.get("text", "")) for item in items if item["type"] == "reasoning" for part in item.get("summary", []))
+    text_tokens = sum(count_tokens(_item_text(item)) for item in items if item["type"] != "reasoning")
+    response = response_envelope(turn.request, behaviour, response_id or new_id(prefixes["response"]), created_at)
+    response.update(
+        status="completed",
+        output=items,
+        usage=usage(count_input_tokens(turn.conversation, turn.request.get("instructions")), text_tokens, reasoning_tokens, behaviour),
+        completed_at=max(created_at, int(time.time())),
+    )
+    return shaped(response, behaviour)
+
+
+def _with_ids(item: dict[str, Any], prefixes: dict[str, str]) -> dict[str, Any]:
+    """A fixed output item with the ids a reply must carry, generated when the item leaves them out."""
+    ids = {"id": new_id(prefixes.get(item["type"], prefixes["message"]))}
+    if item["type"] == "function_call":
+        ids["call_id"] = new_id(prefixes["call"])
+    return {**ids, **item}
+
+
+def _item_text(item: dict[str, Any]) -> str:
+    if item["type"] == "function_call":
+        return item.get("name", "") + item.get("arguments", "")
+    return "".join(part.get("text", "") for part in item.get("content", []) if isinstance(part, dict))
 
 
 def shaped(response: dict[str, Any], behaviour: Behaviour) -> dict[str, Any]:
