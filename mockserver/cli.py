@@ -32,6 +32,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes sharing the port (default 1); state is shared through --store")
     p.add_argument("--store", metavar="URL", help="memory:// (default with one worker), sqlite:///path.db (default with several: a temporary file) or redis://host:port/db")
     p.add_argument("--replay", type=Path, metavar="DIR", help="answer requests recorded in DIR (python -m contract_tests record) with the recorded replies")
+    p.add_argument("--scenarios", type=Path, metavar="DIR", help="answer matching requests as the scenario files in DIR say (format: fixtures/scenarios/README.md)")
+    p.add_argument("--fault", action="append", default=[], metavar="SPEC", help="inject a fault into every create request, as the X-Mock-Fault header would (repeatable; docs/faults.md)")
+    p.add_argument("--fault-rate", type=float, default=1.0, metavar="P", help="share of create requests (0-1) that get the --fault faults (default 1)")
     p.add_argument("--replay-speed", type=float, default=1.0, metavar="X", help="replay pacing divided by X (default 1: as recorded; 0: no delay)")
     return p
 
@@ -52,6 +55,9 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         log_requests=not args.quiet,
         workers=args.workers,
         store_url=args.store,
+        scenarios_dir=args.scenarios,
+        faults=args.fault,
+        fault_rate=args.fault_rate,
     )
     if args.model:
         values["models"] = args.model

@@ -16,6 +16,8 @@ from typing import Any
 
 from schemas import PROFILES
 
+from .faults import parse as parse_fault
+
 
 class ConfigError(ValueError):
     """A configuration value that cannot work; the message names the field."""
@@ -79,6 +81,12 @@ class MockConfig:
     #: ``sqlite:///path.db`` or ``redis://host:port/db`` (``stores.open_store``).
     #: None: in memory with one worker, a temporary SQLite file with several.
     store_url: str | None = None
+    #: A folder of scenario files (``--scenarios``): canned answers to matching requests.
+    scenarios_dir: Path | None = None
+    #: Faults applied to every create request (``--fault``), as ``X-Mock-Fault`` specs.
+    faults: tuple[str, ...] = ()
+    #: The share of create requests (0 to 1) that get ``faults`` (``--fault-rate``); the rest are served normally.
+    fault_rate: float = 1.0
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -103,6 +111,15 @@ class MockConfig:
             raise ConfigError("store_url: several workers need a shared store (sqlite:///path.db or redis://host:port/db), not memory://")
         if self.store_url and not self.store_url.startswith(("memory://", "sqlite://", "redis://", "rediss://", "unix://")):
             raise ConfigError(f"store_url: {self.store_url!r} is not memory://, sqlite:///path.db or redis://host:port/db")
+        if not 0.0 <= self.fault_rate <= 1.0:
+            raise ConfigError(f"fault_rate: must be between 0 and 1, got {self.fault_rate}")
+        for index, spec in enumerate(self.faults):
+            try:
+                parse_fault(spec)
+            except ValueError as exc:
+                raise ConfigError(f"faults[{index}]: {exc}") from None
+        if self.scenarios_dir is not None and not Path(self.scenarios_dir).is_dir():
+            raise ConfigError(f"scenarios_dir: {self.scenarios_dir}: no such folder")
         for spec in self.api_keys:
             if not spec.key:
                 raise ConfigError("api_keys: a key must not be empty")
@@ -127,6 +144,10 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
     values = dict(values)
     if "api_keys" in values:
         values["api_keys"] = tuple(_key_spec(k) for k in values["api_keys"] or ())
+    if "faults" in values:
+        values["faults"] = tuple(values["faults"] or ())
+    if values.get("scenarios_dir") is not None:
+        values["scenarios_dir"] = Path(values["scenarios_dir"])
     if "models" in values:
         values["models"] = tuple(_model_spec(m) for m in values["models"])
     return values

@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from schemas.behaviour import Behaviour, behaviour
 
-from . import sse
+from . import faults, sse
 from .body import check_request, read_json_body
 from .errors import ApiError
 from .errors import printable as clip
@@ -38,26 +38,60 @@ def create_response() -> Response:
     state = mock_state()
     config = state.config
     key = state.keys.authenticate(request.headers.get("Authorization"))
-    body = check_request(read_json_body(request, max_bytes=config.max_body_bytes, max_depth=config.max_json_depth), config.profile)
+    body = g.request_body = check_request(read_json_body(request, max_bytes=config.max_body_bytes, max_depth=config.max_json_depth), config.profile)
     model = config.model(body["model"])
     if model is None:
         raise ApiError("unknown_model", param="model", model=body["model"])
     state.keys.authorize_model(key, model.id)
     if config.log_requests and body.get("max_tokens") is not None and profile_behaviour().fields["max_tokens"] == "ignored":  # a per-request line: --quiet drops it
         log.info("max_tokens=%s ignored: the gateway drops it (use max_output_tokens)", body["max_tokens"])
-    for responder in state.responders:
-        answer = responder(body)
-        if answer is not None:
-            state.keys.charge(key)
-            return answer
+    injected = g.faults = requested_faults(state)
+    answer = next((a for a in (responder(body) for responder in state.responders) if a is not None), None)
+    if answer is None:
+        answer = generated_reply(body, model, state)
+    state.keys.charge(key)  # only a request that got an answer costs quota
+    return faults.delivered(answer, injected) if injected is not faults.NO_FAULTS else answer
+
+
+def requested_faults(state: MockState) -> faults.Faults:
+    """The faults for this request (``X-Mock-Fault`` or ``--fault``), after the waits and errors they start with."""
+    try:
+        injected = faults.for_request(request.headers.get(faults.HEADER), state.faults, state.config.fault_rate, state.store)
+    except faults.FaultSpecError as exc:
+        raise ApiError("invalid_request", param=faults.HEADER, detail=clip(str(exc))) from None
+    if injected is faults.NO_FAULTS:
+        return injected
+    log.info("fault: %s", clip(injected.spec))
+    faults.delay_reply(injected)
+    if injected.status is not None:
+        retry = {"Retry-After": str(injected.retry_after if injected.retry_after is not None else 1)} if injected.status == 429 else {}
+        raise ApiError(faults.STATUS_FAILURES[injected.status], headers=retry)
+    return injected
+
+
+def generated_reply(body: dict[str, Any], model: Any, state: MockState, **fixed: Any) -> Response:
+    """Build, store and send the reply to ``body``, plain or streamed.
+
+    ``fixed`` goes to ``build_response`` (``text=``, ``output=``): a scenario
+    fixes the answer but keeps everything else (ids, usage, storing,
+    streaming) exactly as a generated reply has it, this request's faults
+    included: with faults that fail the reply, the failed reply is what is
+    stored and what the client ends with.
+    """
+    injected = g.get("faults", faults.NO_FAULTS)
     turn = resolve_turn(body, model, state)
-    response = build_response(turn, profile_behaviour(), seeded_rng(state.seed, body, turn.conversation))
-    state.keys.charge(key)
+    response = build_response(turn, profile_behaviour(), seeded_rng(state.seed, body, turn.conversation), **fixed)
+    streamed = bool(body.get("stream"))
+    failed = faults.failed_reply(response, injected, streamed=streamed)
+    events = stream_events(response, state) if streamed else None
+    if events is not None and failed is not None:
+        events, failed = faults.cut_stream(events, injected, failed)
+    final = failed or response
     if body.get("store", True) is not False:
-        state.store.put(response["id"], {"response": response, "input_items": turn.input_items, "conversation": turn.conversation + response["output"]})
-    if body.get("stream"):
-        return stream_response(response, state)
-    return jsonify(response)
+        state.store.put(final["id"], {"response": final, "input_items": turn.input_items, "conversation": turn.conversation + final["output"]})
+    if events is not None:
+        return event_stream(events, state, response_id=response["id"])
+    return jsonify(final)
 
 
 def resolve_turn(body: dict[str, Any], model: Any, state: MockState) -> Turn:
@@ -74,22 +108,26 @@ def resolve_turn(body: dict[str, Any], model: Any, state: MockState) -> Turn:
     return Turn(request=body, model=model, input_items=input_items, conversation=history + input_items)
 
 
-def stream_response(response: dict[str, Any], state: MockState) -> Response:
-    """``text/event-stream`` of the events derived from the finished ``response``.
+def stream_events(response: dict[str, Any], state: MockState) -> Iterator[dict[str, Any]]:
+    """The events derived from the finished ``response``.
 
     The split of the text into deltas depends only on the seed and the text,
     so the same request streams the same way every time.
     """
     rng = random.Random(state.seed)
-    events = sse.response_events(response, reasoning_family=state.config.reasoning_stream, chunker=lambda text: sse.split_text(text, rng))
+    return sse.response_events(response, reasoning_family=state.config.reasoning_stream, chunker=lambda text: sse.split_text(text, rng))
+
+
+def event_stream(events: Iterable[dict[str, Any]], state: MockState, *, response_id: str) -> Response:
+    """``text/event-stream`` of ``events``, sent as they come."""
     return Response(
-        paced(events, delay=state.config.stream_delay, ping_every=state.config.ping_every, response_id=response["id"]),
+        paced(events, delay=state.config.stream_delay, ping_every=state.config.ping_every, response_id=response_id),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-def paced(events: Iterator[dict[str, Any]], *, delay: float, ping_every: int, response_id: str) -> Iterator[bytes]:
+def paced(events: Iterable[dict[str, Any]], *, delay: float, ping_every: int, response_id: str) -> Iterator[bytes]:
     """Encode and send each event as it comes; a client that leaves is logged, not an error."""
     sent = 0
     try:

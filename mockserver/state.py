@@ -22,6 +22,7 @@ from flask import current_app
 
 from .auth import KeyChecker
 from .config import MockConfig
+from .faults import NO_FAULTS, Faults, forget_counts, parse_all
 from .store import Store
 
 #: A responder answers a create request before the generator does (scenarios,
@@ -39,6 +40,8 @@ class MockState:
     store: Store
     keys: KeyChecker
     responders: list[Responder] = field(default_factory=list)
+    #: The ``--fault`` faults, parsed once.
+    faults: Faults = NO_FAULTS
     recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=200))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -58,7 +61,7 @@ class MockState:
 
             default = "sqlite:///:temp:" if config.workers > 1 else None
             store = open_store(config.store_url or default, config.max_stored)
-        state = cls(config=config, store=store, keys=KeyChecker(config, store))
+        state = cls(config=config, store=store, keys=KeyChecker(config, store), faults=parse_all(config.faults))
         state.seed = config.seed  # this run's --seed, not one a persistent store kept from an earlier run
         return state
 
@@ -67,9 +70,13 @@ class MockState:
             self.recent.append(entry)
 
     def reset(self) -> None:
-        """Forget stored responses, key usage and recent requests; restore the configured seed."""
+        """Forget stored responses, key usage, scenario counts and recent requests; restore the configured seed."""
         self.store.clear()
         self.keys.reset()
+        forget_counts(self.store)
+        for responder in self.responders:
+            if hasattr(responder, "reset"):
+                responder.reset(self.store)
         with self.lock:
             self.recent.clear()
             self.seed = self.config.seed

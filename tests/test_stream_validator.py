@@ -49,6 +49,24 @@ def test_a_malformed_terminal_event_is_one_schema_report_not_also_a_missing_term
     assert [v.rule for v in violations] == ["schema"], [str(v) for v in violations]
 
 
+def test_a_failure_may_leave_an_item_unfinished_but_a_completion_may_not():
+    from mockserver.sse import encode_event
+
+    events = list(parse_sse((STREAMS / "mock_gateway.sse").read_text(encoding="utf-8")).events)
+    first_delta = next(i for i, e in enumerate(events) if e.json["type"].endswith(".delta"))
+    cut = [e.json for e in events[: first_delta + 1]]  # an item added, one delta, then the end
+    final = {**events[-1].json["response"], "output": []}
+    ends = {
+        "response.failed": {**final, "status": "failed", "error": {"code": "server_error", "message": "boom"}},
+        "response.completed": final,
+    }
+    rules = {}
+    for kind, response in ends.items():
+        stream = b"".join(encode_event(e) for e in [*cut, {"type": kind, "sequence_number": len(cut), "response": response}])
+        rules[kind] = [v.rule for v in validate_sse(stream)]
+    assert rules == {"response.failed": [], "response.completed": ["item_order"]}
+
+
 def test_parse_skips_comments_joins_data_and_notes_done_and_unterminated():
     parsed = parse_sse(': PING\r\nevent: x\r\ndata: {"a":\r\ndata: 1}\r\n\r\ndata: [DONE]\n\ndata: {"b": 2}')
     assert [e.json for e in parsed.events] == [{"a": 1}]
