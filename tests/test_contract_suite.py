@@ -66,10 +66,8 @@ def assert_passed(result: pytest.RunResult) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("profile", ["gateway", "openai"])
 def test_suite_passes_in_process_against_the_mock(pytester: pytest.Pytester, profile: str) -> None:
-    started = time.perf_counter()
-    result = run_suite(pytester, "--profile", profile)
+    result = run_suite(pytester, "--profile", profile)  # how long it takes: make bench (the contract row)
     assert_passed(result)
-    assert time.perf_counter() - started < 60, "the in-process suite must stay fast"
     result.stdout.fnmatch_lines([f"target: in-process (the mock), {profile} profile, models: qwen3.6-plus, *"])
     if profile == "gateway":  # the five documented deviations, summarised, not failed
         result.stdout.fnmatch_lines(["OpenAI compatibility: * replies checked against the openai profile; deviations reported, not failed*", "  known (schemas/deviations.json):", "    /error  (* replies)*"])

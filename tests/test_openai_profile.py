@@ -10,7 +10,6 @@ OpenAI's shape in exactly the five known places, each reported precisely.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -459,18 +458,6 @@ def test_dispatch_accepts_exactly_what_the_plain_union_accepts(component: str) -
     ]
     assert any(ok for _, ok, _ in verdicts) and not all(ok for _, ok, _ in verdicts)
     assert [v for v in verdicts if v[1] != v[2]] == []
-
-
-def test_validating_a_response_takes_milliseconds() -> None:
-    response = openai_response()
-    check = validator("response")
-    check.is_valid(response)  # warm up: resolves and caches every $ref on the way
-    rounds = 200
-    start = time.perf_counter()
-    for _ in range(rounds):
-        assert check.is_valid(response)
-    per_call = (time.perf_counter() - start) / rounds
-    assert per_call < 0.005, f"{per_call * 1000:.2f} ms per response"
 
 
 # --- cross-check the hand-written reply with the openai SDK's own model -------

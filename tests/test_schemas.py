@@ -111,7 +111,7 @@ def test_profiles_are_loaded_and_differ() -> None:
     assert body["error"]["param"] == "temperature" and schemas.validate(body, "error", "openai") == []
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(from_schema(schemas.bundle("request")))
 def test_generated_requests_validate_against_the_request_schema(request_body) -> None:
     assert schemas.validate(request_body, "request") == []
