@@ -40,6 +40,16 @@ WEATHER = {
     "strict": True,
 }
 
+def stream_text(sdk, **request):
+    """Stream a reply with the SDK's stream helper: its text deltas and the final response."""
+    deltas = []
+    with sdk.responses.stream(**request) as stream:
+        for event in stream:
+            if event.type == "response.output_text.delta":
+                deltas.append(event.delta)
+        return deltas, stream.get_final_response()
+
+
 API_KEY = "sk-test-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL"
 
 

@@ -20,7 +20,7 @@ from mockserver.replay import split_blocks
 from mockserver.scenarios import SCHEMA_PATH, ScenarioResponder
 from schemas.stream import parse_sse, validate_sse
 
-from .conftest import API_KEY, FIXTURES, ROOT, LiveServer
+from .conftest import API_KEY, FIXTURES, ROOT, LiveServer, stream_text
 
 SCENARIOS = FIXTURES / "scenarios"
 GREETING = json.loads((SCENARIOS / "greeting.json").read_text(encoding="utf-8"))["reply"]["text"]
@@ -220,12 +220,7 @@ def test_sdk_gets_the_scenario_text(sdk):
 
 @pytest.mark.sdk
 def test_sdk_streams_the_scenario_text(sdk):
-    deltas = []
-    with sdk.responses.stream(model="qwen3.6-plus", input="你好") as stream:
-        for event in stream:
-            if event.type == "response.output_text.delta":
-                deltas.append(event.delta)
-        final = stream.get_final_response()
+    deltas, final = stream_text(sdk, model="qwen3.6-plus", input="你好")
     assert "".join(deltas) == final.output_text == GREETING
 
 

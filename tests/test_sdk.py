@@ -11,7 +11,7 @@ import asyncio
 import openai
 import pytest
 
-from .conftest import API_KEY, load_fixture
+from .conftest import API_KEY, load_fixture, stream_text
 
 pytestmark = pytest.mark.sdk
 
@@ -53,12 +53,7 @@ def test_errors_map_to_sdk_exceptions(sdk, live_server):
 
 
 def test_stream_helper_final_response_matches_deltas(sdk):
-    deltas = []
-    with sdk.responses.stream(model="qwen3.6-plus", input="How do tides work?") as stream:
-        for event in stream:
-            if event.type == "response.output_text.delta":
-                deltas.append(event.delta)
-        final = stream.get_final_response()
+    deltas, final = stream_text(sdk, model="qwen3.6-plus", input="How do tides work?")
     assert final.output_text == "".join(deltas) and len(deltas) > 1
     assert sdk.responses.retrieve(final.id).output_text == final.output_text
 
