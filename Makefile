@@ -28,8 +28,11 @@ run: $(VENV)/.installed
 
 test: test-openai2 test-openai3
 
+# -n auto: one test process per core (pytest-xdist); loadfile keeps each test file on one
+# process, so module fixtures (servers, the broken-server suite runs) are built once.
+# Plain `pytest` still runs serially.
 test-openai2: $(VENV)/.installed
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n auto --dist loadfile
 
 # Only the tests that drive the openai SDK, again under its newest major.
 test-openai3: $(VENV3)/.installed

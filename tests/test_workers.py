@@ -314,13 +314,11 @@ def test_a_worker_that_dies_is_replaced(tmp_path):
     import signal
 
     with ServerProcess("mockserver", "--port", "0", "--workers", "2", "--quiet") as server:
-        assert wait_until(lambda: len(_children(server.pid)) == 2, 10)
+        assert wait_until(lambda: len(_children(server.pid)) == 2, 30)
         children = _children(server.pid)
         os.kill(children[0], signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and (len(_children(server.pid)) != 2 or children[0] in _children(server.pid)):
-            time.sleep(0.1)
-        assert len(_children(server.pid)) == 2 and children[0] not in _children(server.pid)
+        # generous: a new worker imports the whole app, slow on a loaded CI machine
+        assert wait_until(lambda: len(_children(server.pid)) == 2 and children[0] not in _children(server.pid), 30)
         assert httpx.post(f"{server.base}/v1/responses", json=REQUEST, headers=AUTH, timeout=20).status_code == 200
         assert server.stop() == 0
     assert _children(server.pid) == []
