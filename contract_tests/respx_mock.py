@@ -57,6 +57,26 @@ def _httpcore2_mocker() -> str | None:
     return "httpcore2"
 
 
+def _dropped_connection_error() -> type[Exception]:
+    """A cut connection as every HTTP layer in play knows it.
+
+    Depending on where the mocked transport reads the body, the client sees
+    the exception as raised or mapped by its httpx flavour from its httpcore's
+    ``RemoteProtocolError``. One class deriving from all of them makes a
+    fault that drops the connection (``X-Mock-Fault: drop-after=N``) reach
+    the client as a real dropped connection does, whichever SDK major runs.
+    """
+    import importlib
+
+    bases: list[type[Exception]] = []
+    for module in ("httpx", "httpcore", "httpx2", "httpcore2"):
+        try:
+            bases.append(importlib.import_module(module).RemoteProtocolError)
+        except ImportError:
+            continue
+    return type("DroppedConnection", tuple(bases), {})
+
+
 class _AppBody(httpx.SyncByteStream, httpx.AsyncByteStream):
     """The app's response body, read lazily by sync and async clients alike (streams stay streams)."""
 
@@ -64,10 +84,15 @@ class _AppBody(httpx.SyncByteStream, httpx.AsyncByteStream):
         self._response = response
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._response.iter_encoded()
+        from mockserver.faults import ConnectionDropped
+
+        try:
+            yield from self._response.iter_encoded()
+        except ConnectionDropped as exc:
+            raise _dropped_connection_error()(f"peer closed connection without sending complete message body ({exc})") from None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self._response.iter_encoded():
+        for chunk in self:
             yield chunk
 
     def close(self) -> None:

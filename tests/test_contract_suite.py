@@ -468,6 +468,24 @@ def test_mock_gateway_takes_the_mocks_configuration(mock_gateway: Any, no_networ
 
 
 @pytest.mark.sdk
+def test_mock_gateway_faults_reach_the_sdk_as_on_a_socket(mock_gateway: Any, no_network: None) -> None:
+    """A dropped connection in-process raises what a cut socket raises: RemoteProtocolError, or the SDK's APIConnectionError."""
+    import openai
+
+    client = openai.OpenAI(max_retries=0)
+    seen: list[str] = []
+    with pytest.raises(Exception) as dropped:
+        for event in client.responses.create(model="qwen3.6-plus", input="hi", stream=True, extra_headers={"X-Mock-Fault": "drop-after=3"}):
+            seen.append(event.type)
+    assert isinstance(dropped.value, openai.APIConnectionError) or "RemoteProtocolError" in {c.__name__ for c in type(dropped.value).__mro__}
+    assert len(seen) <= 3 and "response.completed" not in seen
+    with pytest.raises(openai.APIConnectionError):
+        client.responses.create(model="qwen3.6-plus", input="hi", extra_headers={"X-Mock-Fault": "drop-after=30"})
+    with pytest.raises(openai.RateLimitError):
+        client.responses.create(model="qwen3.6-plus", input="hi", extra_headers={"X-Mock-Fault": "status=429"})
+
+
+@pytest.mark.sdk
 def test_mock_gateway_keeps_other_urls_off_the_network(mock_gateway: Any, no_network: None) -> None:
     """openai 2.x wraps respx's refusal in ``APIConnectionError``; 3.x lets ``AllMockedAssertionError`` through."""
     import openai
