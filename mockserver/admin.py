@@ -24,6 +24,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from .body import read_json_body
 from .errors import ApiError
 from .routes import int_param
 from .state import mock_state
@@ -72,7 +73,9 @@ def seed() -> Response:
 
 
 def requested_seed() -> int:
-    body = request.get_json(silent=True)
+    """The seed of a ``{"seed": N}`` body, read with the same limits as an API request (size, depth, Content-Type)."""
+    config = mock_state().config
+    body = read_json_body(request, max_bytes=config.max_body_bytes, max_depth=config.max_json_depth)
     value = body.get("seed") if isinstance(body, dict) else None
     if isinstance(value, bool) or not isinstance(value, int):
         raise ApiError("invalid_request", param="seed", detail='send {"seed": N} with an integer N')

@@ -17,6 +17,7 @@ from typing import Any
 from schemas import PROFILES
 
 from .faults import parse as parse_fault
+from .faults import parse_all as parse_all_faults
 
 
 class ConfigError(ValueError):
@@ -118,6 +119,10 @@ class MockConfig:
                 parse_fault(spec)
             except ValueError as exc:
                 raise ConfigError(f"faults[{index}]: {exc}") from None
+        try:
+            parse_all_faults(self.faults)
+        except ValueError as exc:
+            raise ConfigError(f"faults: {exc}") from None
         if self.scenarios_dir is not None and not Path(self.scenarios_dir).is_dir():
             raise ConfigError(f"scenarios_dir: {self.scenarios_dir}: no such folder")
         for spec in self.api_keys:
@@ -145,7 +150,8 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
     if "api_keys" in values:
         values["api_keys"] = tuple(_key_spec(k) for k in values["api_keys"] or ())
     if "faults" in values:
-        values["faults"] = tuple(values["faults"] or ())
+        faults = values["faults"] or ()
+        values["faults"] = (faults,) if isinstance(faults, str) else tuple(faults)  # one spec, not its characters
     if values.get("scenarios_dir") is not None:
         values["scenarios_dir"] = Path(values["scenarios_dir"])
     if "models" in values:

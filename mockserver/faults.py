@@ -104,7 +104,11 @@ def parse(spec: str) -> Faults:
             raise FaultSpecError(f"{name}: {'needs a value, as ' + name + '=N' if wants_value else 'takes no value'}")
         field, value = _PARSERS[name](name, raw)
         values[field] = value
-    faults = Faults(**values)
+    return Faults(**values)
+
+
+def checked(faults: Faults) -> Faults:
+    """``faults`` if they make sense together (several ``--fault`` specs are checked once combined)."""
     if faults.retry_after is not None and faults.status != 429:
         raise FaultSpecError("retry-after: goes with status=429")
     return faults
@@ -121,7 +125,7 @@ def _seconds(name: str, raw: str, *, upper: float = 600.0) -> float:
 
 
 def _count(name: str, raw: str, *, low: int = 0) -> int:
-    if not raw.isdigit() or len(raw) > 9:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:  # "²".isdigit() is True, int("²") fails
         raise FaultSpecError(f"{name}: {raw[:32]!r} is not a whole number")
     value = int(raw)
     if value < low:
@@ -149,7 +153,7 @@ _PARSERS = {
     "first-byte": lambda name, raw: ("first_byte", _seconds(name, raw)),
     "status": _status,
     "retry-after": lambda name, raw: ("retry_after", _count(name, raw)),
-    "drop-after": lambda name, raw: ("drop_after", _count(name, raw)),
+    "drop-after": lambda name, raw: ("drop_after", _count(name, raw, low=1)),  # 0: no byte out, waitress would answer a 500
     "stream-error": lambda name, raw: ("stream_error", _count(name, raw)),
     "stream-failed": lambda name, raw: ("stream_failed", _count(name, raw)),
     "rate-limit-200": lambda name, raw: ("rate_limit_200", True),
@@ -162,13 +166,13 @@ def parse_all(specs: Iterable[str]) -> Faults:
     result = NO_FAULTS
     for spec in specs:
         result = result.combined(parse(spec))
-    return result
+    return checked(result)
 
 
 def for_request(header: str | None, configured: Faults, rate: float, store: Store) -> Faults:
     """The faults this request gets: the header's, else the configured ones for a ``rate`` share of requests."""
     if header is not None:
-        faults = parse(header)
+        faults = checked(parse(header))
     elif configured is NO_FAULTS or _rng.random() >= rate:
         return NO_FAULTS
     else:
@@ -251,7 +255,7 @@ def delivered(response: Response, faults: Faults) -> Response:
         return response
     if faults.drop_after is not None:
         body = response.get_data()
-        response.response = _cut_body(body, faults.drop_after)
+        response.response = _cut_body(body, min(faults.drop_after, len(body) - 1))  # never the whole body
         response.headers["Content-Length"] = str(len(body))
     if faults.latency:
         time.sleep(faults.latency_seconds())

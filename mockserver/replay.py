@@ -147,11 +147,16 @@ class ReplayResponder:
     def __post_init__(self) -> None:
         if self.speed < 0:
             raise ValueError(f"replay speed must not be negative, got {self.speed}")
-        grouped: dict[tuple[str, bool], list[Exchange]] = {}
+        self._grouped: dict[tuple[str, bool], list[Exchange]] = {}
         for exchange in load_exchanges(self.folder):
-            grouped.setdefault(request_key(exchange.request_body), []).append(exchange)
-        self._by_key = {key: itertools.cycle(items) for key, items in grouped.items()}
-        log.info("replay: %d recorded request(s) from %s at speed %s", len(grouped), self.folder, self.speed or "max")
+            self._grouped.setdefault(request_key(exchange.request_body), []).append(exchange)
+        self.reset()
+        log.info("replay: %d recorded request(s) from %s at speed %s", len(self._grouped), self.folder, self.speed or "max")
+
+    def reset(self, store: Any = None) -> None:
+        """Serve each request's recordings from the first again (``POST /__mock__/reset``)."""
+        with self._lock:
+            self._by_key = {key: itertools.cycle(items) for key, items in self._grouped.items()}
 
     def __len__(self) -> int:
         return len(self._by_key)

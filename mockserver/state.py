@@ -63,6 +63,7 @@ class MockState:
             store = open_store(config.store_url or default, config.max_stored)
         state = cls(config=config, store=store, keys=KeyChecker(config, store), faults=parse_all(config.faults))
         state.seed = config.seed  # this run's --seed, not one a persistent store kept from an earlier run
+        forget_counts(store)  # and this run's times=N fault counts
         return state
 
     def remember(self, entry: dict[str, Any]) -> None:

@@ -89,6 +89,12 @@ def test_a_bad_seed_is_a_400_in_the_envelope(mock, body):
     assert mock.get("/__mock__/seed").get_json() == {"seed": 11}
 
 
+@pytest.mark.parametrize(("data", "content_type", "status"), [("[" * 200_000, "application/json", 400), ('{"seed": 3', "application/json", 400), ('{"seed": 3}', "text/plain", 415)])
+def test_a_hostile_seed_body_is_a_4xx_not_a_crash(mock, data, content_type, status):
+    reply = mock.post("/__mock__/seed", data=data, content_type=content_type)
+    assert reply.status_code == status and validate(reply.get_json(), "error", "gateway") == []
+
+
 def test_requests_lists_recent_api_calls_with_bodies_and_no_key(mock):
     create(mock, metadata={"case": "admin"})
     mock.get("/v1/responses/resp_missing")

@@ -18,7 +18,7 @@ import pytest
 
 from mockserver import create_app
 from mockserver.config import ConfigError
-from mockserver.faults import FaultSpecError, parse
+from mockserver.faults import FaultSpecError, checked, parse
 from schemas import validate
 from schemas.stream import parse_sse, validate_sse
 
@@ -60,11 +60,23 @@ def test_a_spec_names_several_faults():
 
 @pytest.mark.parametrize(
     "spec",
-    ["bogus", "latency", "latency=x", "latency=0.5-0.1", "latency=nan", "latency=1e9", "status=404", "status=42x", "retry-after=2", "drop-after=-1", "times=0", "rate-limit-200=1"],
+    ["bogus", "latency", "latency=x", "latency=0.5-0.1", "latency=nan", "latency=1e9", "status=404", "status=42x", "status=²", "times=¹",
+     "retry-after=2", "drop-after=0", "drop-after=-1", "times=0", "rate-limit-200=1"],
 )
 def test_a_bad_spec_is_refused(spec):
     with pytest.raises(FaultSpecError):
-        parse(spec)
+        checked(parse(spec))
+
+
+def test_several_configured_specs_combine_field_by_field():
+    app = create_app(faults=["status=429", "retry-after=3"], log_requests=False)
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = API_KEY
+    reply = client.post("/v1/responses", json=REQUEST)
+    assert reply.status_code == 429 and reply.headers["Retry-After"] == "3"
+    one = create_app(faults="status=503", log_requests=False).test_client()  # one spec as a plain string
+    one.environ_base["HTTP_AUTHORIZATION"] = API_KEY
+    assert one.post("/v1/responses", json=REQUEST).status_code == 503
 
 
 def test_a_bad_header_is_a_400_naming_the_header(http, server):
@@ -72,6 +84,8 @@ def test_a_bad_header_is_a_400_naming_the_header(http, server):
     assert reply.status_code == 400
     assert validate(reply.json(), "error", server.profile) == []
     assert "X-Mock-Fault" in reply.json()["error"]["message"] and "418" in reply.json()["error"]["message"]
+    odd = http.post("/v1/responses", json=REQUEST, headers={"X-Mock-Fault": "times=²".encode("latin-1")})
+    assert odd.status_code == 400 and validate(odd.json(), "error", server.profile) == []
 
 
 def test_a_bad_configured_fault_names_the_option():
@@ -129,9 +143,10 @@ def test_a_dropped_stream_raises_in_the_client_and_the_server_carries_on(server)
     assert client.responses.create(**REQUEST).status == "completed"
 
 
-def test_a_dropped_plain_reply_is_a_connection_error(server):
+@pytest.mark.parametrize("after", [100, 10**8])  # past the end of the body: still cut short
+def test_a_dropped_plain_reply_is_a_connection_error(server, after):
     with pytest.raises(openai.APIConnectionError):
-        sdk(server).responses.create(**REQUEST, extra_headers=fault("drop-after=100"))
+        sdk(server).responses.create(**REQUEST, extra_headers=fault(f"drop-after={after}"))
 
 
 def test_an_error_event_mid_stream(http, server):

@@ -112,6 +112,15 @@ def test_plain_replies_wait_the_recorded_time_and_alternate_between_recordings(t
     assert time.perf_counter() - started >= 0.14  # 3 x 200 ms / 4
 
 
+def test_an_admin_reset_replays_a_sequence_from_its_start(tmp_path):
+    write_recording(tmp_path, 1, BODY, status=429, reply={"error": {"message": "slow down", "type": "rate_limit", "code": None}})
+    write_recording(tmp_path, 2, BODY, reply={"id": "resp_1", "object": "response"})
+    client = replay_app(tmp_path, 0)
+    assert client.post("/v1/responses", json=BODY).status_code == 429
+    client.post("/__mock__/reset")
+    assert [client.post("/v1/responses", json=BODY).status_code for _ in range(2)] == [429, 200]
+
+
 def test_stream_flag_chooses_the_recording_and_unmatched_requests_reach_the_generator(tmp_path, caplog):
     write_recording(tmp_path, 1, BODY, reply={"id": "resp_plain", "object": "response"})
     client = replay_app(tmp_path, 0)

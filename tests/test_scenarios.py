@@ -250,6 +250,9 @@ BROKEN = {
     "bad-output-item": ({"name": "a", "reply": {"output": [{"type": "message", "role": "assistant", "status": "completed", "content": [{"type": "output_text"}]}]}},
                         ": /reply/output/0/content/0/annotations: required property is missing"),
     "not-a-scenario": ("3", ": /: must hold a scenario object or a list of them"),
+    "header-injection": ({"name": "a", "reply": {"error": {"status": 429, "body": {}, "headers": {"Retry-After": "1\r\nSet-Cookie: x"}}}},
+                         r": /reply/error/headers/Retry-After: '1\r\nSet-Cookie: x' does not match"),
+    "bad-header-name": ({"name": "a", "reply": {"error": {"status": 429, "body": {}, "headers": {"Retry After": "1"}}}}, ": /reply/error/headers: 'Retry After' does not match"),
 }
 
 
