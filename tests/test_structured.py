@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import json
+import random
+import uuid
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -134,3 +138,30 @@ def test_output_always_fits_a_generated_schema(client, data, strict):
     assert reply.status_code == 200, reply.json
     errors = list(Draft202012Validator(schema).iter_errors(json.loads(output_text(reply.json))))
     assert not errors, [e.message for e in errors]
+
+
+#: What each format's value must parse as (Python's own parsers, not only a format checker).
+FORMAT_PARSERS = {
+    "date-time": lambda v: datetime.datetime.fromisoformat(v),
+    "date": lambda v: datetime.date.fromisoformat(v),
+    "time": lambda v: datetime.time.fromisoformat(v),
+    "email": lambda v: v.split("@")[1].index("."),
+    "hostname": lambda v: v.index("."),
+    "ipv4": lambda v: ipaddress.IPv4Address(v),
+    "ipv6": lambda v: ipaddress.IPv6Address(v),
+    "uri": lambda v: v.index("://"),
+    "uuid": lambda v: uuid.UUID(v),
+    "duration": lambda v: v.startswith("PT") or v[2],
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORMAT_PARSERS))
+def test_formatted_strings_parse_and_pass_the_2020_12_checker(name):
+    from mockserver.instances import generate
+
+    schema = {"type": "object", "properties": {"value": {"type": "string", "format": name}}, "required": ["value"]}
+    checker = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    for seed in range(20):
+        document = generate(schema, random.Random(seed))
+        assert checker.is_valid(document), document
+        FORMAT_PARSERS[name](document["value"])  # raises if the value is not in the format
