@@ -19,6 +19,7 @@ mock produces it.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +58,7 @@ def _httpcore2_mocker() -> str | None:
     return "httpcore2"
 
 
+@functools.cache
 def _dropped_connection_error() -> type[Exception]:
     """A cut connection as every HTTP layer in play knows it.
 

@@ -36,7 +36,7 @@ admin = Blueprint("admin", __name__, url_prefix=PREFIX)
 @admin.get("/health")
 def health() -> Response:
     state = mock_state()
-    return jsonify({"status": "ok", "profile": state.config.profile, "store": type(state.store).__name__, "stored": len(state.store.ids()), "pid": os.getpid()})
+    return jsonify({"status": "ok", "profile": state.config.profile, "store": type(state.store).__name__, "stored": len(state.store), "pid": os.getpid()})
 
 
 @admin.get("/responses")

@@ -20,11 +20,10 @@ error, so an injected 429 looks like the profile's real one.
 
 from __future__ import annotations
 
-import copy
 import logging
 import random
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -199,32 +198,32 @@ def delay_reply(faults: Faults) -> None:
         time.sleep(faults.first_byte)
 
 
-def failed_reply(response: dict[str, Any], faults: Faults, *, streamed: bool) -> dict[str, Any] | None:
-    """The reply as a client that hits ``faults`` finally sees it (and as it is stored), or None if they leave it alone.
+def failure_message(faults: Faults, *, streamed: bool) -> str | None:
+    """Why the reply ends failed under ``faults`` (the error message), or None when they leave it alone.
 
-    Failed like the gateway's rate limiting under HTTP 200: ``status: "failed"``,
-    an error object, no output, and usage that charges the input only.
+    ``rate-limit-200`` fails any reply; ``stream-error`` and ``stream-failed`` only a streamed one.
     """
-    if not (faults.rate_limit_200 or (streamed and (faults.stream_failed is not None or faults.stream_error is not None))):
-        return None
-    failed = copy.deepcopy(response)
-    message = RATE_LIMIT_MESSAGE if faults.rate_limit_200 else STREAM_FAILURE_MESSAGE
-    failed.update(status="failed", error={"code": "server_error", "message": message}, output=[])
-    if "incomplete_details" in failed:
-        failed["incomplete_details"] = None
-    usage = failed["usage"]
-    usage.update(output_tokens=0, output_tokens_details={"reasoning_tokens": 0}, total_tokens=usage["input_tokens"])
-    for detail in usage.get("x_details", []):
-        detail.update(output_tokens=0, output_tokens_details={"reasoning_tokens": 0}, total_tokens=detail["input_tokens"])
-    return failed
+    if faults.rate_limit_200:
+        return RATE_LIMIT_MESSAGE
+    if streamed and (faults.stream_failed is not None or faults.stream_error is not None):
+        return STREAM_FAILURE_MESSAGE
+    return None
 
 
-def cut_stream(events: Iterable[dict[str, Any]], faults: Faults, failed: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def status_headers(faults: Faults) -> dict[str, str]:
+    """Headers of an injected error status: ``Retry-After`` (default 1 s) on a 429."""
+    if faults.status != 429:
+        return {}
+    return {"Retry-After": str(faults.retry_after if faults.retry_after is not None else 1)}
+
+
+def cut_stream(events: Iterable[dict[str, Any]], faults: Faults, fail: Callable[[list[dict[str, Any]]], dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The stream cut short by ``faults``, and the failed reply it ends with.
 
     After N events comes an ``error`` event or ``response.failed`` and no
-    more. The failed reply's output is the items the client saw finished
-    before the cut, so the stream and ``GET /v1/responses/{id}`` agree.
+    more. ``fail(items)`` makes the failed reply from the output items the
+    client saw finished before the cut, so the stream and ``GET
+    /v1/responses/{id}`` agree.
     """
     cut = _stream_cut(faults)
     kept: list[dict[str, Any]] = []
@@ -232,7 +231,7 @@ def cut_stream(events: Iterable[dict[str, Any]], faults: Faults, failed: dict[st
         if len(kept) == cut or event["type"] in sse.TERMINAL_EVENTS.values():  # N past the end: fail at the end
             break
         kept.append(event)
-    failed = {**failed, "output": [e["item"] for e in kept if e["type"] == "response.output_item.done"]}
+    failed = fail([e["item"] for e in kept if e["type"] == "response.output_item.done"])
     if faults.stream_error is not None and not faults.rate_limit_200:
         kept.append(sse.error_event("server_error", STREAM_FAILURE_MESSAGE, len(kept)))
     else:

@@ -19,7 +19,7 @@ from schemas.behaviour import Behaviour, without_deviations
 from . import generation, structured, tools
 from .config import ModelSpec
 from .ids import new_id
-from .tokens import count_input_tokens, count_tokens, truncate
+from .tokens import count_input_tokens, count_tokens, item_texts, truncate
 
 
 @dataclass
@@ -115,9 +115,9 @@ def build_response(
 def _fixed_output_response(turn: Turn, behaviour: Behaviour, output: list[dict[str, Any]], response_id: str | None, created_at: int) -> dict[str, Any]:
     """A completed reply whose output is ``output`` (ids filled in where missing), with usage counted from it."""
     prefixes = behaviour.id_prefixes
-    items = [_with_ids(item, prefixes) for item in output]
-    reasoning_tokens = sum(count_tokens(part.get("text", "")) for item in items if item["type"] == "reasoning" for part in item.get("summary", []))
-    text_tokens = sum(count_tokens(_item_text(item)) for item in items if item["type"] != "reasoning")
+    items = [with_ids(item, prefixes) for item in output]
+    reasoning_tokens = sum(count_tokens(text) for item in items if item["type"] == "reasoning" for text in item_texts(item))
+    text_tokens = sum(count_tokens(text) for item in items if item["type"] != "reasoning" for text in item_texts(item))
     response = response_envelope(turn.request, behaviour, response_id or new_id(prefixes["response"]), created_at)
     response.update(
         status="completed",
@@ -128,18 +128,22 @@ def _fixed_output_response(turn: Turn, behaviour: Behaviour, output: list[dict[s
     return shaped(response, behaviour)
 
 
-def _with_ids(item: dict[str, Any], prefixes: dict[str, str]) -> dict[str, Any]:
-    """A fixed output item with the ids a reply must carry, generated when the item leaves them out."""
+def with_ids(item: dict[str, Any], prefixes: dict[str, str]) -> dict[str, Any]:
+    """An output item with the ids a reply must carry, generated where the item leaves them out."""
     ids = {"id": new_id(prefixes.get(item["type"], prefixes["message"]))}
     if item["type"] == "function_call":
         ids["call_id"] = new_id(prefixes["call"])
     return {**ids, **item}
 
 
-def _item_text(item: dict[str, Any]) -> str:
-    if item["type"] == "function_call":
-        return item.get("name", "") + item.get("arguments", "")
-    return "".join(part.get("text", "") for part in item.get("content", []) if isinstance(part, dict))
+def failed_response(response: dict[str, Any], message: str, behaviour: Behaviour, output: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``response`` as failed, the gateway's way: ``status: "failed"``, an error
+    object with code ``server_error``, ``output`` (the items finished before
+    the failure; none by default), and usage that charges the input only.
+    """
+    failed = {**response, "status": "failed", "error": {"code": "server_error", "message": message}, "incomplete_details": None, "output": output or []}
+    failed["usage"] = usage(response["usage"]["input_tokens"], 0, 0, behaviour)
+    return shaped(failed, behaviour)
 
 
 def shaped(response: dict[str, Any], behaviour: Behaviour) -> dict[str, Any]:

@@ -7,6 +7,7 @@ the order the gateway does (key first, then body, then model).
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
@@ -22,7 +23,7 @@ from .body import check_request, read_json_body
 from .errors import ApiError
 from .errors import printable as clip
 from .generation import seeded_rng
-from .replies import Turn, build_response, normalise_input
+from .replies import Turn, build_response, failed_response, normalise_input
 from .state import MockState, mock_state
 
 log = logging.getLogger("mockserver")
@@ -64,8 +65,7 @@ def requested_faults(state: MockState) -> faults.Faults:
     log.info("fault: %s", clip(injected.spec))
     faults.delay_reply(injected)
     if injected.status is not None:
-        retry = {"Retry-After": str(injected.retry_after if injected.retry_after is not None else 1)} if injected.status == 429 else {}
-        raise ApiError(faults.STATUS_FAILURES[injected.status], headers=retry)
+        raise ApiError(faults.STATUS_FAILURES[injected.status], headers=faults.status_headers(injected))
     return injected
 
 
@@ -82,11 +82,15 @@ def generated_reply(body: dict[str, Any], model: Any, state: MockState, **fixed:
     turn = resolve_turn(body, model, state)
     response = build_response(turn, profile_behaviour(), seeded_rng(state.seed, body, turn.conversation), **fixed)
     streamed = bool(body.get("stream"))
-    failed = faults.failed_reply(response, injected, streamed=streamed)
     events = stream_events(response, state) if streamed else None
-    if events is not None and failed is not None:
-        events, failed = faults.cut_stream(events, injected, failed)
-    final = failed or response
+    final = response
+    message = faults.failure_message(injected, streamed=streamed)
+    if message is not None:
+        fail = functools.partial(failed_response, response, message, profile_behaviour())
+        if events is not None:
+            events, final = faults.cut_stream(events, injected, fail)
+        else:
+            final = fail([])
     if body.get("store", True) is not False:
         state.store.put(final["id"], {"response": final, "input_items": turn.input_items, "conversation": turn.conversation + final["output"]})
     if events is not None:

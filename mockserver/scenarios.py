@@ -42,9 +42,8 @@ from schemas.validation import to_pointer, violations_from
 
 from .config import ConfigError, MockConfig
 from .generation import last_user_text
-from .ids import new_id
 from .replay import split_blocks
-from .replies import normalise_input
+from .replies import normalise_input, with_ids
 from .routes import generated_reply
 from .state import MockState, mock_state
 from .store import Store
@@ -278,10 +277,7 @@ def checked_items(items: list[dict[str, Any]], place: Place, profile: str) -> li
     """The items as written, after checking each (with placeholder ids) against the profile's ``output_item`` schema."""
     prefixes = behaviour(profile).id_prefixes
     for index, item in enumerate(items):
-        placeholders = {"id": new_id(prefixes.get(item["type"], prefixes["message"]))}
-        if item["type"] == "function_call":
-            placeholders["call_id"] = new_id(prefixes["call"])
-        violations = schemas.validate({**placeholders, **item}, "output_item", profile)
+        violations = schemas.validate(with_ids(item, prefixes), "output_item", profile)
         if violations:
             first = violations[0]
             raise place.error(f"/reply/output/{index}{first.path}", f"{first.message} (not a {profile} output item)")
