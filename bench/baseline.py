@@ -49,7 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     json.loads(reply)  # a JSON body, as the mock's
     from mockserver.serve import create_server, run_until_signal
 
-    server = create_server(baseline_app(reply, split_events(args.stream.read_bytes())), host=args.host, port=args.port, threads=args.threads)
+    server = create_server(
+        baseline_app(reply, split_events(args.stream.read_bytes())),
+        host=args.host,
+        port=args.port,
+        threads=args.threads,
+    )
     print(f"Serving on http://{server.effective_host}:{server.effective_port}/v1 (baseline)", flush=True)
     run_until_signal(server)
     return 0

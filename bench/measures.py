@@ -101,7 +101,15 @@ def validation_bench(iterations: int = 2000) -> ValidationResult:
 
     response = documented("documented_response.json")
     request = documented("documented_request.json")
-    event = {"type": "response.output_text.delta", "sequence_number": 5, "item_id": "msg_1", "output_index": 1, "content_index": 0, "delta": "你好", "logprobs": []}
+    event = {
+        "type": "response.output_text.delta",
+        "sequence_number": 5,
+        "item_id": "msg_1",
+        "output_index": 1,
+        "content_index": 0,
+        "delta": "你好",
+        "logprobs": [],
+    }
     validator_for.cache_clear()
     started = time.perf_counter()
     first = validator_for("response")

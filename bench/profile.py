@@ -31,7 +31,10 @@ def main(argv: list[str] | None = None) -> int:
 
     client = create_app(profile=args.profile, log_requests=False).test_client()
     request = {**documented("documented_request.json"), "stream": args.stream}
-    bodies = [json.dumps({**request, "metadata": {"n": str(i)}} if args.distinct else request).encode() for i in range(args.requests)]
+    bodies = [
+        json.dumps({**request, "metadata": {"n": str(i)}} if args.distinct else request).encode()
+        for i in range(args.requests)
+    ]
     for body in bodies[:200]:  # warm-up
         client.post("/v1/responses", data=body, headers=AUTH).get_data()
     profiler = Profiler(interval=0.0005)

@@ -35,7 +35,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", default="1,8,32", help="comma-separated wrk connection counts (default 1,8,32)")
     p.add_argument("--threads", type=int, default=8, help="waitress threads, for the mock and the baseline alike")
     p.add_argument("--stream-seconds", type=float, default=4.0, help="seconds of streamed requests per server")
-    p.add_argument("--no-suite", action="store_true", help="skip timing the contract suite (pytest --pyargs contract_tests)")
+    p.add_argument(
+        "--no-suite", action="store_true", help="skip timing the contract suite (pytest --pyargs contract_tests)"
+    )
     p.add_argument("--output", type=Path, default=RESULTS / "latest.md")
     return p
 
@@ -70,7 +72,17 @@ def main(argv: list[str] | None = None) -> int:
             reply, sse = capture(mock.base, body_file.read_bytes(), stream_body)
             (work / "reply.json").write_bytes(reply)
             (work / "stream.sse").write_bytes(sse)
-            base = ServerProcess("bench.baseline", "--port", "0", "--threads", str(args.threads), "--reply", str(work / "reply.json"), "--stream", str(work / "stream.sse"))
+            base = ServerProcess(
+                "bench.baseline",
+                "--port",
+                "0",
+                "--threads",
+                str(args.threads),
+                "--reply",
+                str(work / "reply.json"),
+                "--stream",
+                str(work / "stream.sse"),
+            )
             try:
                 sides = measure(mock, base, body_file, stream_body, concurrencies, args)
             finally:
@@ -82,7 +94,16 @@ def main(argv: list[str] | None = None) -> int:
     print("bench: in-process create path ...", flush=True)
     in_process = in_process_bench()
     suite = None if args.no_suite else time_suite()
-    table = render(sides, validation, in_process, suite, reply_bytes=len(reply), sse_events=sse.count(b"\ndata:") + sse.startswith(b"data:"), args=args, elapsed=time.perf_counter() - started)
+    table = render(
+        sides,
+        validation,
+        in_process,
+        suite,
+        reply_bytes=len(reply),
+        sse_events=sse.count(b"\ndata:") + sse.startswith(b"data:"),
+        args=args,
+        elapsed=time.perf_counter() - started,
+    )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(table, encoding="utf-8")
     print(table)
@@ -102,7 +123,14 @@ def capture(base: str, body: bytes, stream_body: bytes) -> tuple[bytes, bytes]:
     return reply.content, sse.content
 
 
-def measure(mock: ServerProcess, base: ServerProcess, body_file: Path, stream_body: bytes, concurrencies: list[int], args: argparse.Namespace) -> dict[str, Side]:
+def measure(
+    mock: ServerProcess,
+    base: ServerProcess,
+    body_file: Path,
+    stream_body: bytes,
+    concurrencies: list[int],
+    args: argparse.Namespace,
+) -> dict[str, Side]:
     sides = {"mock": Side({}), "baseline": Side({})}
     urls = {"mock": f"{mock.base}/v1/responses", "baseline": f"{base.base}/v1/responses"}
     for name in sides:  # warm-up: imports, compiled validators, waitress threads
@@ -110,7 +138,9 @@ def measure(mock: ServerProcess, base: ServerProcess, body_file: Path, stream_bo
     for connections in concurrencies:
         for name in sides:  # alternate, so drift of the machine hits both alike
             print(f"bench: wrk {name} c={connections} {args.duration:.0f}s ...", flush=True)
-            sides[name].wrk[connections] = run_wrk(urls[name], body_file, connections=connections, seconds=args.duration)
+            sides[name].wrk[connections] = run_wrk(
+                urls[name], body_file, connections=connections, seconds=args.duration
+            )
     for name in sides:
         print(f"bench: wrk {name} c=8 {args.duration:.0f}s, every request distinct ...", flush=True)
         sides[name].distinct = run_wrk(urls[name], body_file, connections=8, seconds=args.duration, distinct=True)
@@ -130,7 +160,12 @@ def time_suite(timeout: float = 600) -> tuple[float, str]:
     try:
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--pyargs", "contract_tests"],
-            cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
         )
         lines = [ln for ln in done.stdout.splitlines() if re.search(r"\d+ (passed|failed|error)", ln)]
         summary = lines[-1].strip("= ") if lines else f"exit {done.returncode}"
@@ -143,30 +178,93 @@ def ratio(mock: float, base: float) -> str:
     return f"{mock / base:.2f}x" if base else "n/a"
 
 
-def render(sides: dict[str, Side], validation: ValidationResult, in_process: tuple[float, float], suite: tuple[float, str] | None, *, reply_bytes: int, sse_events: int, args: argparse.Namespace, elapsed: float) -> str:
+def render(
+    sides: dict[str, Side],
+    validation: ValidationResult,
+    in_process: tuple[float, float],
+    suite: tuple[float, str] | None,
+    *,
+    reply_bytes: int,
+    sse_events: int,
+    args: argparse.Namespace,
+    elapsed: float,
+) -> str:
     m, b = sides["mock"], sides["baseline"]
     rows: list[tuple[str, str, str, str]] = []
     worst = 0.0
     for c in m.wrk:
         mw, bw = m.wrk[c], b.wrk[c]
-        rows.append((f"requests/s, {c} connection{'s' if c > 1 else ''}", f"{mw.rps:,.0f}", f"{bw.rps:,.0f}", ratio(mw.rps, bw.rps)))
+        rows.append(
+            (
+                f"requests/s, {c} connection{'s' if c > 1 else ''}",
+                f"{mw.rps:,.0f}",
+                f"{bw.rps:,.0f}",
+                ratio(mw.rps, bw.rps),
+            )
+        )
         rows.append((f"p50 latency ms, c={c}", f"{mw.p50_ms:.2f}", f"{bw.p50_ms:.2f}", ratio(mw.p50_ms, bw.p50_ms)))
         rows.append((f"p99 latency ms, c={c}", f"{mw.p99_ms:.2f}", f"{bw.p99_ms:.2f}", ratio(mw.p99_ms, bw.p99_ms)))
         worst = max(worst, bw.rps / mw.rps if mw.rps else float("inf"))
     worst_distinct = 0.0
     if m.distinct and b.distinct:
         md, bd = m.distinct, b.distinct
-        rows.append(("requests/s, 8 connections, every request distinct", f"{md.rps:,.0f}", f"{bd.rps:,.0f}", ratio(md.rps, bd.rps)))
-        rows.append(("p50 latency ms, c=8, distinct", f"{md.p50_ms:.2f}", f"{bd.p50_ms:.2f}", ratio(md.p50_ms, bd.p50_ms)))
-        rows.append(("p99 latency ms, c=8, distinct", f"{md.p99_ms:.2f}", f"{bd.p99_ms:.2f}", ratio(md.p99_ms, bd.p99_ms)))
+        rows.append(
+            (
+                "requests/s, 8 connections, every request distinct",
+                f"{md.rps:,.0f}",
+                f"{bd.rps:,.0f}",
+                ratio(md.rps, bd.rps),
+            )
+        )
+        rows.append(
+            ("p50 latency ms, c=8, distinct", f"{md.p50_ms:.2f}", f"{bd.p50_ms:.2f}", ratio(md.p50_ms, bd.p50_ms))
+        )
+        rows.append(
+            ("p99 latency ms, c=8, distinct", f"{md.p99_ms:.2f}", f"{bd.p99_ms:.2f}", ratio(md.p99_ms, bd.p99_ms))
+        )
         worst_distinct = bd.rps / md.rps if md.rps else float("inf")
     if m.stream and b.stream:
-        rows.append(("streamed: time to first event p50 ms", f"{m.stream.ttfe_p50_ms:.2f}", f"{b.stream.ttfe_p50_ms:.2f}", ratio(m.stream.ttfe_p50_ms, b.stream.ttfe_p50_ms)))
-        rows.append(("streamed: time to first event p99 ms", f"{m.stream.ttfe_p99_ms:.2f}", f"{b.stream.ttfe_p99_ms:.2f}", ratio(m.stream.ttfe_p99_ms, b.stream.ttfe_p99_ms)))
-        rows.append(("streamed: events/s (one client)", f"{m.stream.events_per_s:,.0f}", f"{b.stream.events_per_s:,.0f}", ratio(m.stream.events_per_s, b.stream.events_per_s)))
+        rows.append(
+            (
+                "streamed: time to first event p50 ms",
+                f"{m.stream.ttfe_p50_ms:.2f}",
+                f"{b.stream.ttfe_p50_ms:.2f}",
+                ratio(m.stream.ttfe_p50_ms, b.stream.ttfe_p50_ms),
+            )
+        )
+        rows.append(
+            (
+                "streamed: time to first event p99 ms",
+                f"{m.stream.ttfe_p99_ms:.2f}",
+                f"{b.stream.ttfe_p99_ms:.2f}",
+                ratio(m.stream.ttfe_p99_ms, b.stream.ttfe_p99_ms),
+            )
+        )
+        rows.append(
+            (
+                "streamed: events/s (one client)",
+                f"{m.stream.events_per_s:,.0f}",
+                f"{b.stream.events_per_s:,.0f}",
+                ratio(m.stream.events_per_s, b.stream.events_per_s),
+            )
+        )
         worst = max(worst, b.stream.events_per_s / m.stream.events_per_s if m.stream.events_per_s else float("inf"))
-    rows.append(("in-process create µs/request (Flask test client)", f"{in_process[0]:.0f}", f"{in_process[1]:.0f}", ratio(*in_process)))
-    rows.append(("server peak memory VmHWM MiB", f"{m.peak_kib / 1024:.1f}", f"{b.peak_kib / 1024:.1f}", ratio(m.peak_kib, b.peak_kib)))
+    rows.append(
+        (
+            "in-process create µs/request (Flask test client)",
+            f"{in_process[0]:.0f}",
+            f"{in_process[1]:.0f}",
+            ratio(*in_process),
+        )
+    )
+    rows.append(
+        (
+            "server peak memory VmHWM MiB",
+            f"{m.peak_kib / 1024:.1f}",
+            f"{b.peak_kib / 1024:.1f}",
+            ratio(m.peak_kib, b.peak_kib),
+        )
+    )
     runs = [w for side in sides.values() for w in [*side.wrk.values(), side.distinct] if w is not None]
     errors = sum(w.errors + w.non_2xx for w in runs) + sum(s.stream.errors for s in sides.values() if s.stream)
     out = [
@@ -197,5 +295,10 @@ def render(sides: dict[str, Side], validation: ValidationResult, in_process: tup
         f"| validator compiled once and reused (`validator_for` cached) | {'yes' if validation.compiled_once else 'NO'} ({validation.cache_hits} cache hits) |",
     ]
     if suite is not None:
-        out += ["", "## Contract suite", "", f"`pytest --pyargs contract_tests` (default run, in-process mock): {suite[0]:.1f} s, {suite[1]} (target < 60 s)."]
+        out += [
+            "",
+            "## Contract suite",
+            "",
+            f"`pytest --pyargs contract_tests` (default run, in-process mock): {suite[0]:.1f} s, {suite[1]} (target < 60 s).",
+        ]
     return "\n".join(out) + "\n"

@@ -26,7 +26,9 @@ class ServerProcess:
     def __init__(self, module: str, *args: str, start_timeout: float = 30.0, keep_lines: int = 200):
         self.argv = [sys.executable, "-m", module, *args]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(self.argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        self.proc = subprocess.Popen(
+            self.argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        )
         self.output: collections.deque[str] = collections.deque(maxlen=keep_lines)
         self.base = ""
         found = threading.Event()

@@ -50,10 +50,24 @@ class WrkResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def run_wrk(url: str, body_file: Path, *, connections: int, seconds: float, threads: int = 1, distinct: bool = False) -> WrkResult:
+def run_wrk(
+    url: str, body_file: Path, *, connections: int, seconds: float, threads: int = 1, distinct: bool = False
+) -> WrkResult:
     """POST ``body_file`` to ``url`` for ``seconds`` over ``connections`` keep-alive connections."""
     wrk = ensure_wrk()
-    argv = [wrk, f"-t{min(threads, connections)}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(LUA_DISTINCT if distinct else LUA), url, "--", str(body_file)]
+    argv = [
+        wrk,
+        f"-t{min(threads, connections)}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA_DISTINCT if distinct else LUA),
+        url,
+        "--",
+        str(body_file),
+    ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH_JSON ")), None)
     if done.returncode != 0 or line is None:

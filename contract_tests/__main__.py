@@ -30,11 +30,24 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     rec = sub.add_parser("record", help="send requests (plain and streamed) and save each exchange, secrets redacted")
-    rec.add_argument("--base-url", required=True, help="the target, e.g. http://127.0.0.1:8080/v1 (/v1 is added to a bare host)")
+    rec.add_argument(
+        "--base-url", required=True, help="the target, e.g. http://127.0.0.1:8080/v1 (/v1 is added to a bare host)"
+    )
     rec.add_argument("--api-key", help="the key (default: $CONTRACT_API_KEY or $OPENAI_API_KEY); never written to disk")
-    rec.add_argument("--out", type=Path, required=True, help="folder for NNN-name.json/.sse (numbering continues after existing files)")
-    rec.add_argument("--requests", type=Path, action="append", default=[], metavar="FILE",
-                     help="more requests: a JSON list of {name, body, modes?}, an object {name: body}, or a folder of bodies (repeatable)")
+    rec.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="folder for NNN-name.json/.sse (numbering continues after existing files)",
+    )
+    rec.add_argument(
+        "--requests",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="more requests: a JSON list of {name, body, modes?}, an object {name: body}, or a folder of bodies (repeatable)",
+    )
     rec.add_argument("--no-documented", action="store_true", help="leave out fixtures/documented_request.json")
     rec.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default 120)")
 
@@ -43,17 +56,25 @@ def parser() -> argparse.ArgumentParser:
     drift.add_argument("--against", type=Path, metavar="OLD_DIR", help="an earlier recording of the same requests")
     drift.add_argument("--profile", choices=schemas.PROFILES, default="gateway")
     drift.add_argument("--format", choices=("text", "markdown"), default="text", help="markdown: for a CI summary")
-    drift.add_argument("--infer-out", type=Path, metavar="FILE", help="also write the schemas inferred from DIR (one per kind)")
+    drift.add_argument(
+        "--infer-out", type=Path, metavar="FILE", help="also write the schemas inferred from DIR (one per kind)"
+    )
 
     inf = sub.add_parser("infer", help="infer a schema from recordings and show the change it implies for schemas/")
-    inf.add_argument("paths", type=Path, nargs="+", metavar="PATH", help="recording folders, exchange or body JSON files, .sse files")
+    inf.add_argument(
+        "paths", type=Path, nargs="+", metavar="PATH", help="recording folders, exchange or body JSON files, .sse files"
+    )
     inf.add_argument("--schema", choices=SCHEMA_KINDS, default="response")
     inf.add_argument("--profile", choices=schemas.PROFILES, default="gateway", help="the committed schemas to update")
-    inf.add_argument("--write", action="store_true", help="write NAME.schema.candidate.json next to each schema that changes")
+    inf.add_argument(
+        "--write", action="store_true", help="write NAME.schema.candidate.json next to each schema that changes"
+    )
     inf.add_argument("--raw", action="store_true", help="print the inferred schema itself instead of a diff")
 
     com = sub.add_parser("compat", help="how recorded replies deviate from the official OpenAI API")
-    com.add_argument("folder", type=Path, nargs="?", metavar="DIR", help="recordings (default: the mock, recorded in-process)")
+    com.add_argument(
+        "folder", type=Path, nargs="?", metavar="DIR", help="recordings (default: the mock, recorded in-process)"
+    )
     com.add_argument("--format", choices=("text", "markdown"), default="text")
     return p
 
@@ -82,7 +103,9 @@ def cmd_record(args: argparse.Namespace) -> int:
         events = len((data.get("stream") or {}).get("events", []))
         timing = data["timing"]
         extra = f", {events} events" if events else ""
-        print(f"{path}  {data['response']['status']}  {timing['total_ms']:.0f} ms (first byte {timing['ttfb_ms']:.0f} ms{extra})")
+        print(
+            f"{path}  {data['response']['status']}  {timing['total_ms']:.0f} ms (first byte {timing['ttfb_ms']:.0f} ms{extra})"
+        )
     return 0
 
 
@@ -114,15 +137,26 @@ def cmd_infer(args: argparse.Namespace) -> int:
     if args.raw:
         print(json.dumps(infer(values, title=f"{args.schema} (inferred)"), indent=2, ensure_ascii=False))
         return 0
-    wanted = {k: v for k, v in infer_all(samples).items() if k == args.schema or (args.schema == "event" and k.startswith(EVENT))}
+    wanted = {
+        k: v
+        for k, v in infer_all(samples).items()
+        if k == args.schema or (args.schema == "event" and k.startswith(EVENT))
+    }
     docs = Docs(args.profile)
     differences = structural_vs_schemas(samples, wanted, args.profile, docs)
     for difference in differences:
         print(f"# {difference.cls}: {difference.where} {difference.path or '/'}: {difference.what}")
         if difference.patch:
             difference.patch()
-    still = [f"{s.source}: {e.json_path}: {e.message}" for s in samples.kind(args.schema)
-             for e in docs.validator(args.schema).iter_errors(s.value)] if args.schema != "event" else []
+    still = (
+        [
+            f"{s.source}: {e.json_path}: {e.message}"
+            for s in samples.kind(args.schema)
+            for e in docs.validator(args.schema).iter_errors(s.value)
+        ]
+        if args.schema != "event"
+        else []
+    )
     for line in still[:20]:
         print(f"# still rejected by the candidate (edit by hand): {line[:200]}")
     diff = unified_diff(docs, label=_repo_path)
@@ -142,8 +176,11 @@ def cmd_compat(args: argparse.Namespace) -> int:
     rows = [Row(i.cls, i.where, i.path, describe(i), i.sources) for i in found]
     new = sum(1 for i in found if i.cls == NEW)
     source = str(args.folder) if args.folder else "the mock (gateway profile), recorded in-process"
-    context = [f"recordings: {source} ({exchanges} exchanges)", "compared with: schemas/openai/ (the official API)",
-               "known = listed in schemas/deviations.json, with what the openai SDK does about it"]
+    context = [
+        f"recordings: {source} ({exchanges} exchanges)",
+        "compared with: schemas/openai/ (the official API)",
+        "known = listed in schemas/deviations.json, with what the openai SDK does about it",
+    ]
     verdict = f"{new} new deviation(s) from OpenAI (exit 1)" if new else "Only known deviations from OpenAI (exit 0)"
     print(render(args.format, "OpenAI compatibility report", context, verdict, rows, ("new", "known")), end="")
     return 1 if new else 0

@@ -102,9 +102,25 @@ def identity(body: dict[str, Any], request: dict[str, Any], rules: Behaviour) ->
     for index, item in enumerate(_items(body)):
         prefix = prefixes.get(str(item.get("type")))
         if prefix and "id" in item and not str(item["id"]).startswith(prefix):
-            found.append(Finding("id_prefix", f"/output/{index}/id", f"{item.get('type')} id {item['id']!r} does not start with {prefix!r}"))
-        if item.get("type") == "function_call" and "call" in prefixes and not str(item.get("call_id", "")).startswith(prefixes["call"]):
-            found.append(Finding("id_prefix", f"/output/{index}/call_id", f"{item.get('call_id')!r} does not start with {prefixes['call']!r}"))
+            found.append(
+                Finding(
+                    "id_prefix",
+                    f"/output/{index}/id",
+                    f"{item.get('type')} id {item['id']!r} does not start with {prefix!r}",
+                )
+            )
+        if (
+            item.get("type") == "function_call"
+            and "call" in prefixes
+            and not str(item.get("call_id", "")).startswith(prefixes["call"])
+        ):
+            found.append(
+                Finding(
+                    "id_prefix",
+                    f"/output/{index}/call_id",
+                    f"{item.get('call_id')!r} does not start with {prefixes['call']!r}",
+                )
+            )
     asked, got = request.get("model"), body.get("model")
     if asked is not None and got != asked and not str(got).startswith(f"{asked}-"):
         found.append(Finding("model_echo", "/model", f"asked for {asked!r}, the reply says {got!r}"))
@@ -125,22 +141,48 @@ def usage_arithmetic(usage: Any, path: str = "/usage") -> list[Finding]:
     found = []
     given, produced, total = usage.get("input_tokens"), usage.get("output_tokens"), usage.get("total_tokens")
     if all(isinstance(v, int) for v in (given, produced, total)) and total != given + produced:
-        found.append(Finding("usage_arithmetic", f"{path}/total_tokens", f"{total} != input_tokens {given} + output_tokens {produced}"))
+        found.append(
+            Finding(
+                "usage_arithmetic",
+                f"{path}/total_tokens",
+                f"{total} != input_tokens {given} + output_tokens {produced}",
+            )
+        )
     reasoning = (usage.get("output_tokens_details") or {}).get("reasoning_tokens")
     if isinstance(reasoning, int) and isinstance(produced, int) and reasoning > produced:
-        found.append(Finding("usage_arithmetic", f"{path}/output_tokens_details/reasoning_tokens", f"{reasoning} reasoning tokens > {produced} output tokens"))
+        found.append(
+            Finding(
+                "usage_arithmetic",
+                f"{path}/output_tokens_details/reasoning_tokens",
+                f"{reasoning} reasoning tokens > {produced} output tokens",
+            )
+        )
     cached = (usage.get("input_tokens_details") or {}).get("cached_tokens")
     if isinstance(cached, int) and isinstance(given, int) and cached > given:
-        found.append(Finding("usage_arithmetic", f"{path}/input_tokens_details/cached_tokens", f"{cached} cached tokens > {given} input tokens"))
+        found.append(
+            Finding(
+                "usage_arithmetic",
+                f"{path}/input_tokens_details/cached_tokens",
+                f"{cached} cached tokens > {given} input tokens",
+            )
+        )
     details = usage.get("x_details")
     if isinstance(details, list):
         for index, entry in enumerate(details):
             if isinstance(entry, dict):
-                found += usage_arithmetic({k: v for k, v in entry.items() if k != "x_details"}, f"{path}/x_details/{index}")
+                found += usage_arithmetic(
+                    {k: v for k, v in entry.items() if k != "x_details"}, f"{path}/x_details/{index}"
+                )
         if len(details) == 1 and isinstance(details[0], dict):  # one billing entry: it is the whole usage
             for key in ("input_tokens", "output_tokens", "total_tokens"):
                 if key in details[0] and details[0][key] != usage.get(key):
-                    found.append(Finding("usage_arithmetic", f"{path}/x_details/0/{key}", f"{details[0][key]} disagrees with usage.{key} {usage.get(key)}"))
+                    found.append(
+                        Finding(
+                            "usage_arithmetic",
+                            f"{path}/x_details/0/{key}",
+                            f"{details[0][key]} disagrees with usage.{key} {usage.get(key)}",
+                        )
+                    )
     return found
 
 
@@ -149,14 +191,30 @@ def status_consistency(body: dict[str, Any]) -> list[Finding]:
     status, details = body.get("status"), body.get("incomplete_details")
     found = []
     if status == "incomplete" and not (isinstance(details, dict) and details.get("reason")):
-        found.append(Finding("status_consistency", "/incomplete_details", "status is 'incomplete' but no incomplete_details.reason says why"))
+        found.append(
+            Finding(
+                "status_consistency",
+                "/incomplete_details",
+                "status is 'incomplete' but no incomplete_details.reason says why",
+            )
+        )
     if status != "incomplete" and details:
-        found.append(Finding("status_consistency", "/incomplete_details", f"status {status!r} with incomplete_details {details!r}"))
+        found.append(
+            Finding(
+                "status_consistency", "/incomplete_details", f"status {status!r} with incomplete_details {details!r}"
+            )
+        )
     if status == "failed":
         error = body.get("error") if isinstance(body.get("error"), dict) else {}
-        found.append(Finding("failed_reply", "/status", f"HTTP 200 but status 'failed' ({error.get('code')}: {error.get('message')})"))
+        found.append(
+            Finding(
+                "failed_reply", "/status", f"HTTP 200 but status 'failed' ({error.get('code')}: {error.get('message')})"
+            )
+        )
     elif status is not None and status not in ("completed", "incomplete"):
-        found.append(Finding("status_consistency", "/status", f"a synchronous reply must be finished, got status {status!r}"))
+        found.append(
+            Finding("status_consistency", "/status", f"a synchronous reply must be finished, got status {status!r}")
+        )
     return found
 
 
@@ -179,15 +237,28 @@ def output_present(body: dict[str, Any], request: dict[str, Any]) -> list[Findin
 
 def tool_arguments(call: dict[str, Any], index: int, request: dict[str, Any]) -> list[Finding]:
     """A call to a ``strict`` function tool: the arguments are an instance of its ``parameters``."""
-    tool = next((t for t in request.get("tools") or [] if t.get("type") == "function" and t.get("name") == call.get("name")), None)
+    tool = next(
+        (t for t in request.get("tools") or [] if t.get("type") == "function" and t.get("name") == call.get("name")),
+        None,
+    )
     if tool is None:
-        return [Finding("tool_arguments", f"/output/{index}/name", f"the reply calls {call.get('name')!r}, which is not among the request's tools")]
+        return [
+            Finding(
+                "tool_arguments",
+                f"/output/{index}/name",
+                f"the reply calls {call.get('name')!r}, which is not among the request's tools",
+            )
+        ]
     if not tool.get("strict") or not isinstance(tool.get("parameters"), dict):
         return []
     from jsonschema import Draft202012Validator
 
     return [
-        Finding("tool_arguments", f"/output/{index}/arguments", f"the arguments break {tool['name']}'s parameters at {schemas.to_pointer(e.absolute_path) or '/'}: {e.message}")
+        Finding(
+            "tool_arguments",
+            f"/output/{index}/arguments",
+            f"the arguments break {tool['name']}'s parameters at {schemas.to_pointer(e.absolute_path) or '/'}: {e.message}",
+        )
         for e in Draft202012Validator(tool["parameters"]).iter_errors(json.loads(call["arguments"]))
     ][:5]
 
@@ -200,12 +271,22 @@ def json_output(text: str, request: dict[str, Any]) -> list[Finding]:
     try:
         value = json.loads(text)
     except ValueError:
-        return [Finding("json_output", "/output", f"text.format {fmt['type']} asks for JSON; the text is not JSON: {text[:80]!r}")]
+        return [
+            Finding(
+                "json_output",
+                "/output",
+                f"text.format {fmt['type']} asks for JSON; the text is not JSON: {text[:80]!r}",
+            )
+        ]
     if fmt["type"] == "json_schema" and fmt.get("strict") and isinstance(fmt.get("schema"), dict):
         from jsonschema import Draft202012Validator
 
         return [
-            Finding("json_output", "/output", f"the JSON text breaks the requested schema at {schemas.to_pointer(e.absolute_path) or '/'}: {e.message}")
+            Finding(
+                "json_output",
+                "/output",
+                f"the JSON text breaks the requested schema at {schemas.to_pointer(e.absolute_path) or '/'}: {e.message}",
+            )
             for e in Draft202012Validator(fmt["schema"]).iter_errors(value)
         ][:5]
     return []
@@ -224,11 +305,28 @@ def token_limit(body: dict[str, Any], request: dict[str, Any], rules: Behaviour)
         cap = request.get("max_tokens")
     found = []
     if isinstance(produced, int) and isinstance(cap, int) and produced > cap:
-        found.append(Finding("token_limit", "/usage/output_tokens", f"{produced} output tokens exceed the cap of {cap}"))
-    reason = (body.get("incomplete_details") or {}).get("reason") if isinstance(body.get("incomplete_details"), dict) else None
+        found.append(
+            Finding("token_limit", "/usage/output_tokens", f"{produced} output tokens exceed the cap of {cap}")
+        )
+    reason = (
+        (body.get("incomplete_details") or {}).get("reason")
+        if isinstance(body.get("incomplete_details"), dict)
+        else None
+    )
     max_tokens = request.get("max_tokens")
-    if effect == "ignored" and request.get("max_output_tokens") is None and isinstance(max_tokens, int) and reason == "max_output_tokens":
-        found.append(Finding("max_tokens_effect", "/incomplete_details/reason", f"the reply was cut at {produced} output tokens by max_tokens={max_tokens}, which the {rules.profile} profile says has no effect"))
+    if (
+        effect == "ignored"
+        and request.get("max_output_tokens") is None
+        and isinstance(max_tokens, int)
+        and reason == "max_output_tokens"
+    ):
+        found.append(
+            Finding(
+                "max_tokens_effect",
+                "/incomplete_details/reason",
+                f"the reply was cut at {produced} output tokens by max_tokens={max_tokens}, which the {rules.profile} profile says has no effect",
+            )
+        )
     return found
 
 
@@ -284,9 +382,17 @@ def error_reply(reply: Reply, profile: str, failure: str | None = None) -> list[
         wanted = f" (the {profile} profile says {expected.status})" if expected else ""
         found.append(Finding("no_5xx", "", f"HTTP {reply.status} for a client error{wanted}"))
     elif reply.status < 400:
-        found.append(Finding("rejects_invalid", "", f"HTTP {reply.status}: the request was accepted, a 4xx was expected"))
+        found.append(
+            Finding("rejects_invalid", "", f"HTTP {reply.status}: the request was accepted, a 4xx was expected")
+        )
     elif expected is not None and reply.status != expected.status:
-        found.append(Finding("error_status", "", f"{failure}: the {profile} profile answers HTTP {expected.status}, got {reply.status}"))
+        found.append(
+            Finding(
+                "error_status",
+                "",
+                f"{failure}: the {profile} profile answers HTTP {expected.status}, got {reply.status}",
+            )
+        )
     if reply.status < 400:
         return found
     body = reply.json
@@ -297,11 +403,21 @@ def error_reply(reply: Reply, profile: str, failure: str | None = None) -> list[
     if isinstance(error, dict):
         wanted_type = expected.type if expected else None
         if wanted_type is not None and error.get("type") != wanted_type:
-            found.append(Finding("error_type", "/error/type", f"{failure}: the {profile} profile says {wanted_type!r}, got {error.get('type')!r}"))
+            found.append(
+                Finding(
+                    "error_type",
+                    "/error/type",
+                    f"{failure}: the {profile} profile says {wanted_type!r}, got {error.get('type')!r}",
+                )
+            )
         if rules.error_has_param and "param" not in error:
-            found.append(Finding("error_param", "/error/param", f"the {profile} envelope always carries param (maybe null)"))
+            found.append(
+                Finding("error_param", "/error/param", f"the {profile} envelope always carries param (maybe null)")
+            )
         if not rules.error_has_param and expected is not None and expected.param is None and "param" in error:
-            found.append(Finding("error_param", "/error/param", f"{failure}: the {profile} profile's errors carry no param"))
+            found.append(
+                Finding("error_param", "/error/param", f"{failure}: the {profile} profile's errors carry no param")
+            )
         found += _request_id(reply, error, rules)
     header = rules.request_id_header
     if not reply.header(header):
@@ -314,10 +430,22 @@ def _request_id(reply: Reply, error: dict[str, Any], rules: Behaviour) -> list[F
         return []
     match = _REQUEST_ID.search(str(error.get("message", "")))
     if match is None:
-        return [Finding("request_id_message", "/error/message", f"{rules.profile} messages end with '(request id: ...)': {str(error.get('message'))[:120]!r}")]
+        return [
+            Finding(
+                "request_id_message",
+                "/error/message",
+                f"{rules.profile} messages end with '(request id: ...)': {str(error.get('message'))[:120]!r}",
+            )
+        ]
     header = reply.header(rules.request_id_header)
     if header and match.group(1) != header:
-        return [Finding("request_id_message", "/error/message", f"request id {match.group(1)!r} in the message differs from the {rules.request_id_header} header {header!r}")]
+        return [
+            Finding(
+                "request_id_message",
+                "/error/message",
+                f"request id {match.group(1)!r} in the message differs from the {rules.request_id_header} header {header!r}",
+            )
+        ]
     return []
 
 
@@ -331,17 +459,37 @@ def stream(reply: Reply, profile: str) -> tuple[list[Finding], dict[str, Any] | 
     which the caller checks like a plain reply.
     """
     if reply.status != 200:
-        return [Finding("status_200", "", f"HTTP {reply.status} for a valid streamed request: {reply.text[:300]}")], None
+        return [
+            Finding("status_200", "", f"HTTP {reply.status} for a valid streamed request: {reply.text[:300]}")
+        ], None
     found = []
     if reply.content_type != "text/event-stream":
-        found.append(Finding("stream_content_type", "", f"Content-Type {reply.content_type!r}, expected text/event-stream"))
-    found += [Finding(f"stream.{v.rule}", _where(v.index, v.event_type, v.path), v.message) for v in validate_sse(reply.text, profile)]
+        found.append(
+            Finding("stream_content_type", "", f"Content-Type {reply.content_type!r}, expected text/event-stream")
+        )
+    found += [
+        Finding(f"stream.{v.rule}", _where(v.index, v.event_type, v.path), v.message)
+        for v in validate_sse(reply.text, profile)
+    ]
     events = [e.json for e in parse_sse(reply.text).events if isinstance(e.json, dict)]
-    final = next((e.get("response") for e in reversed(events) if e.get("type") in TERMINAL and isinstance(e.get("response"), dict)), None)
+    final = next(
+        (
+            e.get("response")
+            for e in reversed(events)
+            if e.get("type") in TERMINAL and isinstance(e.get("response"), dict)
+        ),
+        None,
+    )
     if final is not None:
         deltas = "".join(str(e.get("delta", "")) for e in events if e.get("type") == "response.output_text.delta")
         if deltas != output_text(final):
-            found.append(Finding("stream_text", "/response/output", f"the final text ({output_text(final)[:40]!r}…) is not the concatenated deltas ({deltas[:40]!r}…)"))
+            found.append(
+                Finding(
+                    "stream_text",
+                    "/response/output",
+                    f"the final text ({output_text(final)[:40]!r}…) is not the concatenated deltas ({deltas[:40]!r}…)",
+                )
+            )
     return found, final
 
 
@@ -354,7 +502,10 @@ def _where(index: int, event_type: str | None, path: str) -> str:
 
 def same_json(created: Any, retrieved: Any, rule: str = "retrieve") -> list[Finding]:
     """Where two JSON values differ, as findings (at most ten)."""
-    return [Finding(rule, pointer, f"created {left!r:.60}, retrieved {right!r:.60}") for pointer, left, right in _differences(created, retrieved)][:10]
+    return [
+        Finding(rule, pointer, f"created {left!r:.60}, retrieved {right!r:.60}")
+        for pointer, left, right in _differences(created, retrieved)
+    ][:10]
 
 
 def _differences(left: Any, right: Any, path: str = "") -> Iterator[tuple[str, Any, Any]]:
@@ -383,9 +534,17 @@ def input_items(reply: Reply, profile: str, sent_texts: list[str]) -> list[Findi
         return found
     data = [item for item in body.get("data", []) if isinstance(item, dict)]
     if data and body.get("first_id") != data[0].get("id"):
-        found.append(Finding("input_items", "/first_id", f"{body.get('first_id')!r} is not the first item's id {data[0].get('id')!r}"))
+        found.append(
+            Finding(
+                "input_items", "/first_id", f"{body.get('first_id')!r} is not the first item's id {data[0].get('id')!r}"
+            )
+        )
     if data and body.get("last_id") != data[-1].get("id"):
-        found.append(Finding("input_items", "/last_id", f"{body.get('last_id')!r} is not the last item's id {data[-1].get('id')!r}"))
+        found.append(
+            Finding(
+                "input_items", "/last_id", f"{body.get('last_id')!r} is not the last item's id {data[-1].get('id')!r}"
+            )
+        )
     listed = json.dumps(data, ensure_ascii=False)
     for text in sent_texts:
         if text not in listed:
@@ -414,9 +573,17 @@ def documented_shape(body: dict[str, Any], documented: dict[str, Any], *, same_k
     kinds = [item.get("type") for item in _items(body)]
     documented_kinds = [item.get("type") for item in _items(documented)]
     if "reasoning" in documented_kinds and same_keys and "reasoning" not in kinds:
-        found.append(Finding("documented_shape", "/output", f"the documented reply starts with a reasoning item; this one has {kinds}"))
+        found.append(
+            Finding(
+                "documented_shape",
+                "/output",
+                f"the documented reply starts with a reasoning item; this one has {kinds}",
+            )
+        )
     if "reasoning" in kinds and "message" in kinds and kinds.index("reasoning") > kinds.index("message"):
-        found.append(Finding("documented_shape", "/output", f"the reasoning item must come before the message: {kinds}"))
+        found.append(
+            Finding("documented_shape", "/output", f"the reasoning item must come before the message: {kinds}")
+        )
     return found
 
 
@@ -428,7 +595,11 @@ def model_list(body: Any, profile: str) -> list[Finding]:
 
 def deleted(body: Any, profile: str, response_id: str) -> list[Finding]:
     """A ``DELETE`` body, when there is one: the profile's ``deleted`` schema, naming the response."""
-    found = [Finding("delete", v.path, v.message) for v in schemas.validate(body, "deleted", profile)] if "deleted" in schemas.schema_names(profile) else []
+    found = (
+        [Finding("delete", v.path, v.message) for v in schemas.validate(body, "deleted", profile)]
+        if "deleted" in schemas.schema_names(profile)
+        else []
+    )
     if isinstance(body, dict) and body.get("id") not in (None, response_id):
         found.append(Finding("delete", "/id", f"{body.get('id')!r} is not the deleted response {response_id!r}"))
     return found

@@ -205,7 +205,11 @@ def _merge_branches(at: Loc, branches: list[Loc], docs: Docs, into: View, seen: 
     union = View(types=set(), enum=[])
     for sub in views:
         union.types = None if union.types is None or sub.types is None else union.types | sub.types
-        union.enum = None if union.enum is None or sub.enum is None else union.enum + [v for v in sub.enum if v not in union.enum]
+        union.enum = (
+            None
+            if union.enum is None or sub.enum is None
+            else union.enum + [v for v in sub.enum if v not in union.enum]
+        )
         for name, locs in sub.props.items():
             union.props.setdefault(name, []).extend(locs)
         union.items += sub.items
@@ -263,7 +267,9 @@ class Comparison:
         self._compare(base, [Loc("inferred:", inferred)], "")
         return self.differences
 
-    def _add(self, path: str, cls: str, what: str, patch: Callable[[], None] | None = None, values: tuple[Any, ...] = ()) -> None:
+    def _add(
+        self, path: str, cls: str, what: str, patch: Callable[[], None] | None = None, values: tuple[Any, ...] = ()
+    ) -> None:
         patch = patch if self.mode == "schema" else None
         self.differences.append(Difference(self.where, path, cls, what, patch=patch, values=values))
 
@@ -288,10 +294,17 @@ class Comparison:
             elif value in base.variants:
                 self._compare(base.variants[value], locs, here)
             else:
-                self._add(here, ADDITIVE, f"new type value {value!r} (a new kind of object here)", self._patch_variant(base, locs))
+                self._add(
+                    here,
+                    ADDITIVE,
+                    f"new type value {value!r} (a new kind of object here)",
+                    self._patch_variant(base, locs),
+                )
         if self.mode == "observed":
             for value in base.variants.keys() - new_variants.keys():
-                self._add(f"{path}[type={value}]", BREAKING, f"type value {value!r} no longer seen (enum value removed)")
+                self._add(
+                    f"{path}[type={value}]", BREAKING, f"type value {value!r} no longer seen (enum value removed)"
+                )
 
     def _compare_types(self, base: View, new: View, path: str) -> None:
         if base.types is None or new.types is None:
@@ -303,7 +316,10 @@ class Comparison:
         patch = None
         if base.type_at is not None:
             at = base.type_at.node
-            merged = sorted({"number" if t == "integer" and "number" in base.types else t for t in new.types} | (base.types & {"null"}))
+            merged = sorted(
+                {"number" if t == "integer" and "number" in base.types else t for t in new.types}
+                | (base.types & {"null"})
+            )
 
             def patch() -> None:
                 at["type"] = merged[0] if len(merged) == 1 else merged
@@ -336,13 +352,27 @@ class Comparison:
                 self._compare(declared, locs, here)
                 continue
             always = "always" if name in new.required else "sometimes"
-            self._add(here, ADDITIVE, f"new field ({_types_text(view(locs, self._new_docs).types)}, {always} present)", self._patch_field(base, name, locs))
+            self._add(
+                here,
+                ADDITIVE,
+                f"new field ({_types_text(view(locs, self._new_docs).types)}, {always} present)",
+                self._patch_field(base, name, locs),
+            )
         for name, holders in base.required.items():
             here = f"{path}/{_escape(name)}"
             if name not in new.props:
-                self._add(here, BREAKING, "required field missing" if self.mode == "schema" else "field gone (was always present)", _patch_unrequire(holders, name))
+                self._add(
+                    here,
+                    BREAKING,
+                    "required field missing" if self.mode == "schema" else "field gone (was always present)",
+                    _patch_unrequire(holders, name),
+                )
             elif name not in new.required:
-                what = "required field missing in some replies" if self.mode == "schema" else "field no longer always present"
+                what = (
+                    "required field missing in some replies"
+                    if self.mode == "schema"
+                    else "field no longer always present"
+                )
                 self._add(here, BREAKING, what, _patch_unrequire(holders, name))
         if self.mode == "observed":
             for name in base.props.keys() - new.props.keys() - base.required.keys():

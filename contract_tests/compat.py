@@ -84,9 +84,15 @@ def compat(folder: Path | None = None) -> tuple[list[Incompatibility], int]:
     for exchange, text in samples.streams:
         for violation in stream_violations(text, PROFILE, rules_profile="gateway"):
             pointer = violation.path
-            inner = next((to + pointer[len(prefix) :] for prefix, to in EVENT_PARTS if pointer.startswith(prefix)), None)
+            inner = next(
+                (to + pointer[len(prefix) :] for prefix, to in EVENT_PARTS if pointer.startswith(prefix)), None
+            )
             where = f"event {violation.event_type}" if violation.event_type else "stream"
-            message = violation.message if violation.rule == "schema" else f"stream rule {violation.rule}: {violation.message}"
+            message = (
+                violation.message
+                if violation.rule == "schema"
+                else f"stream rule {violation.rule}: {violation.message}"
+            )
             add(where, pointer, message, exchange.path.name, inner)
     order = {NEW: 0, KNOWN: 1}
     for entry in found.values():
@@ -118,7 +124,9 @@ def record_mock_in_process(out: Path) -> list[Path]:
 
     app = create_app(profile="gateway", seed=1, log_requests=False)
     specs = load_requests([REQUESTS])
-    return record_target("http://mock.invalid/v1", "sk-compat-in-process", out, specs, transport=httpx.WSGITransport(app=app))
+    return record_target(
+        "http://mock.invalid/v1", "sk-compat-in-process", out, specs, transport=httpx.WSGITransport(app=app)
+    )
 
 
 def describe(item: Incompatibility) -> str:

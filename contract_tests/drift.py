@@ -85,7 +85,9 @@ def infer_all(samples: Samples) -> dict[str, Any]:
     return out
 
 
-def structural_vs_schemas(samples: Samples, inferred: dict[str, Any], profile: str, docs: Docs | None = None) -> list[Difference]:
+def structural_vs_schemas(
+    samples: Samples, inferred: dict[str, Any], profile: str, docs: Docs | None = None
+) -> list[Difference]:
     """Differences between what was seen and the committed schemas of ``profile`` (each with its patch)."""
     docs = docs or Docs(profile)
     found: list[Difference] = []
@@ -96,7 +98,9 @@ def structural_vs_schemas(samples: Samples, inferred: dict[str, Any], profile: s
             event_type = kind[len(EVENT) :]
             if event_type not in event_variants:
                 sources = sorted({s.source for s in samples.events.get(event_type, [])})
-                found.append(Difference(kind, "", ADDITIVE, "new event type", sources, patch=_add_branch(event_root, schema)))
+                found.append(
+                    Difference(kind, "", ADDITIVE, "new event type", sources, patch=_add_branch(event_root, schema))
+                )
                 continue
             diffs = Comparison(docs, "schema", kind).run_many(event_variants[event_type], schema)
         else:
@@ -105,7 +109,9 @@ def structural_vs_schemas(samples: Samples, inferred: dict[str, Any], profile: s
     return found
 
 
-def structural_vs_earlier(old: Samples, old_inferred: dict[str, Any], new: Samples, new_inferred: dict[str, Any]) -> list[Difference]:
+def structural_vs_earlier(
+    old: Samples, old_inferred: dict[str, Any], new: Samples, new_inferred: dict[str, Any]
+) -> list[Difference]:
     """Differences between two recording sets, by kind (a kind seen in only one set is left to the sequences)."""
     found: list[Difference] = []
     for kind in sorted(old_inferred.keys() & new_inferred.keys()):
@@ -114,10 +120,14 @@ def structural_vs_earlier(old: Samples, old_inferred: dict[str, Any], new: Sampl
         found += _with_witnesses(diffs, _samples_of(new, kind))
     if old.events and new.events:
         for event_type in sorted(old.events.keys() - new.events.keys()):
-            found.append(Difference(EVENT + event_type, "", BREAKING, "event type gone (seen in the earlier recordings)"))
+            found.append(
+                Difference(EVENT + event_type, "", BREAKING, "event type gone (seen in the earlier recordings)")
+            )
         for event_type in sorted(new.events.keys() - old.events.keys()):
             sources = sorted({s.source for s in new.events[event_type]})
-            found.append(Difference(EVENT + event_type, "", ADDITIVE, "new event type (not in the earlier recordings)", sources))
+            found.append(
+                Difference(EVENT + event_type, "", ADDITIVE, "new event type (not in the earlier recordings)", sources)
+            )
     return found
 
 
@@ -133,7 +143,15 @@ def sequence_differences(old: Samples, new: Samples) -> list[Difference]:
         sources = [exchange.path.name]
         for event_type in dict.fromkeys(before):
             if event_type not in after:
-                found.append(Difference(EVENT + event_type, "", BREAKING, f"event type gone from the stream (was in {match.path.name})", sources))
+                found.append(
+                    Difference(
+                        EVENT + event_type,
+                        "",
+                        BREAKING,
+                        f"event type gone from the stream (was in {match.path.name})",
+                        sources,
+                    )
+                )
         for event_type in dict.fromkeys(after):
             if event_type not in before:
                 found.append(Difference(EVENT + event_type, "", ADDITIVE, "new event type in the stream", sources))
@@ -141,7 +159,15 @@ def sequence_differences(old: Samples, new: Samples) -> list[Difference]:
         common_after = [t for t in after if t in before]
         if common_before != common_after:
             first = next(i for i, (a, b) in enumerate(zip(common_before, common_after)) if a != b)
-            found.append(Difference("stream", "", BREAKING, f"events reordered: {' > '.join(common_before[first:first + 3])} became {' > '.join(common_after[first:first + 3])}", sources))
+            found.append(
+                Difference(
+                    "stream",
+                    "",
+                    BREAKING,
+                    f"events reordered: {' > '.join(common_before[first : first + 3])} became {' > '.join(common_after[first : first + 3])}",
+                    sources,
+                )
+            )
     return found
 
 
@@ -156,7 +182,9 @@ def validation_differences(samples: Samples, profile: str) -> list[Difference]:
     """Every schema violation in the recordings, classified."""
     found: list[Difference] = []
     for sample in samples.responses:
-        found += [_classified("response", v, sample.source) for v in schemas.validate(sample.value, "response", profile)]
+        found += [
+            _classified("response", v, sample.source) for v in schemas.validate(sample.value, "response", profile)
+        ]
     for sample in samples.errors:
         found += [_classified("error", v, sample.source) for v in schemas.validate(sample.value, "error", profile)]
     for exchange, text in samples.streams:
@@ -215,7 +243,11 @@ def known_event_types(profile: str) -> frozenset[str]:
     return frozenset(view([docs.root("event")], docs).variants)
 
 
-_ADDITIVE_KEYWORDS = {"additionalProperties": "new field", "unevaluatedProperties": "new field", "enum": "new enum value"}
+_ADDITIVE_KEYWORDS = {
+    "additionalProperties": "new field",
+    "unevaluatedProperties": "new field",
+    "enum": "new enum value",
+}
 _BREAKING_KEYWORDS = {"required": "required field missing", "type": "type changed", "const": "value changed"}
 
 
@@ -244,7 +276,9 @@ def _classified_stream(violation: StreamViolation, source: str) -> Difference:
     if violation.rule == "schema":
         for text, cls, label in _STREAM_MESSAGES:
             if text in violation.message:
-                return Difference(where, path, cls, f"{label} ({violation.message})" if text != violation.message else label, [source])
+                return Difference(
+                    where, path, cls, f"{label} ({violation.message})" if text != violation.message else label, [source]
+                )
         return Difference(where, path, BREAKING, f"violates the schema ({violation.message})", [source])
     return Difference(where, path, BREAKING, f"stream rule {violation.rule}: {violation.message}", [source])
 
@@ -256,7 +290,11 @@ def merge(found: list[Difference]) -> list[Difference]:
     the structure found a new ``type`` value is that same addition, not a break.
     """
     merged: dict[tuple[str, str, str], Difference] = {}
-    new_variants = {(d.where, d.bare_path) for d in found if d.cls == ADDITIVE and (d.path.endswith("]") or "new event type" in d.what)}
+    new_variants = {
+        (d.where, d.bare_path)
+        for d in found
+        if d.cls == ADDITIVE and (d.path.endswith("]") or "new event type" in d.what)
+    }
     for difference in found:
         union_failure = any(word in difference.what for word in ("anyOf", "oneOf", "matches none"))
         if difference.cls == BREAKING and union_failure and (difference.where, difference.bare_path) in new_variants:
@@ -266,7 +304,14 @@ def merge(found: list[Difference]) -> list[Difference]:
             kept = merged[key]
             kept.sources = sorted(set(kept.sources) | set(difference.sources))
         else:
-            merged[key] = Difference(difference.where, difference.path, difference.cls, difference.what, sorted(set(difference.sources)), difference.patch)
+            merged[key] = Difference(
+                difference.where,
+                difference.path,
+                difference.cls,
+                difference.what,
+                sorted(set(difference.sources)),
+                difference.patch,
+            )
     order = {cls: i for i, cls in enumerate(CLASSES)}
     return sorted(merged.values(), key=lambda d: (order[d.cls], d.where != "response", d.where, d.bare_path))
 
@@ -327,4 +372,3 @@ def _add_branch(event_root: Loc, schema: dict[str, Any]):
         event_root.node.setdefault("anyOf", []).append(branch)
 
     return patch
-

@@ -23,7 +23,15 @@ from genson import SchemaBuilder
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 DISCRIMINATOR = "type"
 ENUM_KEYS = frozenset({"type", "status", "object", "role"})
-_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object", type(None): "null"}
+_JSON_TYPES = {
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+    type(None): "null",
+}
 
 
 def infer(samples: Sequence[Any], *, title: str | None = None) -> dict[str, Any]:
@@ -69,7 +77,9 @@ def refine(schema: dict[str, Any], samples: list[Any]) -> dict[str, Any]:
         values = [o[name] for o in objects if name in o]
         if name in ENUM_KEYS and values and all(isinstance(v, str) for v in values):
             seen = sorted(set(values))
-            schema["properties"][name] = {"type": "string", "const": seen[0]} if len(seen) == 1 else {"type": "string", "enum": seen}
+            schema["properties"][name] = (
+                {"type": "string", "const": seen[0]} if len(seen) == 1 else {"type": "string", "enum": seen}
+            )
         elif variants_of(values):
             schema["properties"][name] = infer_node(values)
         else:

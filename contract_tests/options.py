@@ -44,7 +44,9 @@ def _installed(distribution: str) -> bool:
 
 
 def add_options(parser: pytest.Parser) -> None:
-    group = parser.getgroup("responses-contract", "contract suite for POST /v1/responses (pytest --pyargs contract_tests)")
+    group = parser.getgroup(
+        "responses-contract", "contract suite for POST /v1/responses (pytest --pyargs contract_tests)"
+    )
 
     def add(short: str | None, long: str, **kwargs: object) -> None:
         names = [long]
@@ -52,22 +54,70 @@ def add_options(parser: pytest.Parser) -> None:
             names.insert(0, short)
         group.addoption(*names, **kwargs)
 
-    add("--base-url", "--contract-base-url", dest="contract_base_url", default=None, metavar="URL",
-        help="live target, e.g. https://host/v1 (env CONTRACT_BASE_URL, then OPENAI_BASE_URL); default: the mock in-process")
-    add("--api-key", "--contract-api-key", dest="contract_api_key", default=None, metavar="KEY",
-        help="key for the target (env CONTRACT_API_KEY, then OPENAI_API_KEY; prefer the environment); never printed")
-    add("--profile", "--contract-profile", dest="contract_profile", default=None, choices=("gateway", "openai"),
-        help="the contract to check (env CONTRACT_PROFILE; default gateway)")
-    add("--strict-openai", "--contract-strict-openai", dest="contract_strict_openai", action="store_true",
-        help="fail on deviations from the openai profile instead of summarising them")
-    add(None, "--contract-budget", dest="contract_budget", type=int, default=None, metavar="N",
-        help=f"at most N requests to the target, then the remaining tests are skipped (env CONTRACT_BUDGET; default {LIVE_BUDGET} for a live target)")
-    add(None, "--contract-models", dest="contract_models", default=None, metavar="A,B",
-        help="models to generate requests for (env CONTRACT_MODELS; default: GET /v1/models, else qwen3.6-plus)")
-    add(None, "--contract-hypothesis-profile", dest="contract_hypothesis_profile", default=None, choices=HYPOTHESIS_PROFILES,
-        help="how many examples: mock (fast), live (few, no shrinking), nightly (thorough); default mock in-process, live over HTTP")
-    add(None, "--contract-app", dest="contract_app", default=None, metavar="MODULE:FACTORY",
-        help="check this WSGI app (or app factory) in-process instead of the mock")
+    add(
+        "--base-url",
+        "--contract-base-url",
+        dest="contract_base_url",
+        default=None,
+        metavar="URL",
+        help="live target, e.g. https://host/v1 (env CONTRACT_BASE_URL, then OPENAI_BASE_URL); default: the mock in-process",
+    )
+    add(
+        "--api-key",
+        "--contract-api-key",
+        dest="contract_api_key",
+        default=None,
+        metavar="KEY",
+        help="key for the target (env CONTRACT_API_KEY, then OPENAI_API_KEY; prefer the environment); never printed",
+    )
+    add(
+        "--profile",
+        "--contract-profile",
+        dest="contract_profile",
+        default=None,
+        choices=("gateway", "openai"),
+        help="the contract to check (env CONTRACT_PROFILE; default gateway)",
+    )
+    add(
+        "--strict-openai",
+        "--contract-strict-openai",
+        dest="contract_strict_openai",
+        action="store_true",
+        help="fail on deviations from the openai profile instead of summarising them",
+    )
+    add(
+        None,
+        "--contract-budget",
+        dest="contract_budget",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"at most N requests to the target, then the remaining tests are skipped (env CONTRACT_BUDGET; default {LIVE_BUDGET} for a live target)",
+    )
+    add(
+        None,
+        "--contract-models",
+        dest="contract_models",
+        default=None,
+        metavar="A,B",
+        help="models to generate requests for (env CONTRACT_MODELS; default: GET /v1/models, else qwen3.6-plus)",
+    )
+    add(
+        None,
+        "--contract-hypothesis-profile",
+        dest="contract_hypothesis_profile",
+        default=None,
+        choices=HYPOTHESIS_PROFILES,
+        help="how many examples: mock (fast), live (few, no shrinking), nightly (thorough); default mock in-process, live over HTTP",
+    )
+    add(
+        None,
+        "--contract-app",
+        dest="contract_app",
+        default=None,
+        metavar="MODULE:FACTORY",
+        help="check this WSGI app (or app factory) in-process instead of the mock",
+    )
 
 
 @dataclass(frozen=True)
@@ -90,7 +140,9 @@ class ContractOptions:
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> ContractOptions:
-        base_url = _first(config.getoption("contract_base_url"), _base_url_plugin(config), "CONTRACT_BASE_URL", "OPENAI_BASE_URL")
+        base_url = _first(
+            config.getoption("contract_base_url"), _base_url_plugin(config), "CONTRACT_BASE_URL", "OPENAI_BASE_URL"
+        )
         api_key = _first(config.getoption("contract_api_key"), None, "CONTRACT_API_KEY", "OPENAI_API_KEY")
         profile = _first(config.getoption("contract_profile"), None, "CONTRACT_PROFILE") or "gateway"
         if profile not in ("gateway", "openai"):
@@ -98,9 +150,13 @@ class ContractOptions:
         budget_text = config.getoption("contract_budget") or os.environ.get("CONTRACT_BUDGET")
         budget = int(budget_text) if budget_text not in (None, "") else (LIVE_BUDGET if base_url else None)
         models = _first(config.getoption("contract_models"), None, "CONTRACT_MODELS")
-        hypothesis_profile = _first(config.getoption("contract_hypothesis_profile"), None, "CONTRACT_HYPOTHESIS_PROFILE") or ("live" if base_url else "mock")
+        hypothesis_profile = _first(
+            config.getoption("contract_hypothesis_profile"), None, "CONTRACT_HYPOTHESIS_PROFILE"
+        ) or ("live" if base_url else "mock")
         if hypothesis_profile not in HYPOTHESIS_PROFILES:
-            raise pytest.UsageError(f"hypothesis profile {hypothesis_profile!r}: expected one of {', '.join(HYPOTHESIS_PROFILES)}")
+            raise pytest.UsageError(
+                f"hypothesis profile {hypothesis_profile!r}: expected one of {', '.join(HYPOTHESIS_PROFILES)}"
+            )
         if base_url and not api_key:
             raise pytest.UsageError("a live target needs a key: set CONTRACT_API_KEY (or OPENAI_API_KEY, or --api-key)")
         return cls(

@@ -128,7 +128,9 @@ def mock_gateway_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-def mock_gateway(mock_gateway_base_url: str, mock_gateway_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def mock_gateway(
+    mock_gateway_base_url: str, mock_gateway_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
     """Route httpx and httpx2 calls for ``mock_gateway_base_url`` to a fresh in-process mock.
 
     No server, no sockets: ``OpenAI()`` and ``AsyncOpenAI()`` (openai 2.x

@@ -38,7 +38,9 @@ REDACTED = "[REDACTED]"
 #: Request or response headers whose value is a credential.
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"})
 #: Response headers worth keeping; everything else (dates, servers, cookies) is noise or secret.
-KEPT_RESPONSE_HEADERS = re.compile(r"^(content-type|retry-after|x-ratelimit-.*|.*request-id|x-should-retry)$", re.IGNORECASE)
+KEPT_RESPONSE_HEADERS = re.compile(
+    r"^(content-type|retry-after|x-ratelimit-.*|.*request-id|x-should-retry)$", re.IGNORECASE
+)
 #: A run of this many characters of a secret is redacted wherever it appears.
 WINDOW = 10
 ROOT = Path(__file__).resolve().parents[1]
@@ -318,7 +320,9 @@ def record_target(
     base = normalise_base_url(base_url)
     recorder = Recorder(out, secrets=[api_key], base_url=base)
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    with httpx.Client(base_url=base, headers=headers, timeout=timeout, transport=recorder.transport(transport)) as client:
+    with httpx.Client(
+        base_url=base, headers=headers, timeout=timeout, transport=recorder.transport(transport)
+    ) as client:
         for spec in specs:
             for mode in spec.modes:
                 body = {k: v for k, v in spec.body.items() if k != "stream"}

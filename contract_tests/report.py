@@ -21,7 +21,9 @@ class Row:
     seen_in: Sequence[str] = ()
 
 
-def render(fmt: str, title: str, context: Sequence[str], verdict: str, rows: Sequence[Row], groups: Sequence[str]) -> str:
+def render(
+    fmt: str, title: str, context: Sequence[str], verdict: str, rows: Sequence[Row], groups: Sequence[str]
+) -> str:
     if fmt == "markdown":
         return markdown(title, context, verdict, rows, groups)
     return text(title, context, verdict, rows, groups)
@@ -52,9 +54,16 @@ def markdown(title: str, context: Sequence[str], verdict: str, rows: Sequence[Ro
         members = [r for r in rows if r.group == group]
         if not members:
             continue
-        lines += [f"### {group.capitalize()} ({len(members)})", "", "| Where | Path | What | Seen in |", "|---|---|---|---|"]
+        lines += [
+            f"### {group.capitalize()} ({len(members)})",
+            "",
+            "| Where | Path | What | Seen in |",
+            "|---|---|---|---|",
+        ]
         for row in members:
-            lines.append(f"| {_cell(row.where)} | `{_cell(row.path or '/')}` | {_cell(row.what)} | {_cell(_seen(row.seen_in))} |")
+            lines.append(
+                f"| {_cell(row.where)} | `{_cell(row.path or '/')}` | {_cell(row.what)} | {_cell(_seen(row.seen_in))} |"
+            )
         lines.append("")
     if not rows:
         lines += ["No differences.", ""]

@@ -83,12 +83,18 @@ def as_curl(sent: Sent, secrets: Sequence[str] = ()) -> str:
     return mask(" ".join(parts), secrets)
 
 
-def failure_report(what: str, profile: str, findings: Sequence[Finding], reply: Reply | None, secrets: Sequence[str] = ()) -> str:
+def failure_report(
+    what: str, profile: str, findings: Sequence[Finding], reply: Reply | None, secrets: Sequence[str] = ()
+) -> str:
     """The text of a failed contract test: what broke, where, and how to send it again."""
     lines = [f"{what}: {len(findings)} contract violation(s) ({profile} profile)"]
     lines += [f"  {finding}" for finding in findings]
     if reply is not None and reply.sent is not None:
-        lines += ["", f"request that broke it (answered HTTP {reply.status}{reply.sent.note}):", "  " + as_curl(reply.sent, secrets)]
+        lines += [
+            "",
+            f"request that broke it (answered HTTP {reply.status}{reply.sent.note}):",
+            "  " + as_curl(reply.sent, secrets),
+        ]
         if reply.status >= 400 or not (reply.is_json or reply.sent.stream):
             lines += ["reply:", "  " + reply.text[:600].replace("\n", "\n  ")]
     return mask("\n".join(lines), secrets)

@@ -91,7 +91,9 @@ class _AppBody(httpx.SyncByteStream, httpx.AsyncByteStream):
         try:
             yield from self._response.iter_encoded()
         except ConnectionDropped as exc:
-            raise _dropped_connection_error()(f"peer closed connection without sending complete message body ({exc})") from None
+            raise _dropped_connection_error()(
+                f"peer closed connection without sending complete message body ({exc})"
+            ) from None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for chunk in self:

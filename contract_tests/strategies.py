@@ -51,14 +51,29 @@ DROPPED = {
 #: Tool parameter schemas a model can fill in (strict-mode compatible).
 TOOL_PARAMETERS = [
     {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False},
-    {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"], "additionalProperties": False},
+    {
+        "type": "object",
+        "properties": {"a": {"type": "number"}, "b": {"type": "number"}},
+        "required": ["a", "b"],
+        "additionalProperties": False,
+    },
     {"type": "object", "properties": {}, "additionalProperties": False},
 ]
 
 #: Schemas for ``text.format`` json_schema replies.
 REPLY_SCHEMAS = [
-    {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"], "additionalProperties": False},
-    {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "string"}}}, "required": ["items"], "additionalProperties": False},
+    {
+        "type": "object",
+        "properties": {"answer": {"type": "string"}},
+        "required": ["answer"],
+        "additionalProperties": False,
+    },
+    {
+        "type": "object",
+        "properties": {"items": {"type": "array", "items": {"type": "string"}}},
+        "required": ["items"],
+        "additionalProperties": False,
+    },
 ]
 
 #: A short text with at least one visible character (empty prompts are rejected upstream).
@@ -101,19 +116,29 @@ def request_schema(models: tuple[str, ...]) -> dict[str, Any]:
     # input: a short string, or up to three messages of which at least one is the user's
     text_branch = _branch(props["input"]["anyOf"], lambda b: b.get("type") == "string", "string input")
     list_branch = _branch(props["input"]["anyOf"], lambda b: b.get("type") == "array", "list input")
-    message = copy.deepcopy(_branch(list_branch["items"]["anyOf"], lambda b: "role" in b.get("properties", {}), "input message"))
+    message = copy.deepcopy(
+        _branch(list_branch["items"]["anyOf"], lambda b: "role" in b.get("properties", {}), "input message")
+    )
     for extra in ("id", "status"):
         message["properties"].pop(extra, None)
     message["properties"]["role"] = {"enum": [r for r in message["properties"]["role"]["enum"] if r != "assistant"]}
     content = message["properties"]["content"]
     parts = _branch(content["anyOf"], lambda b: b.get("type") == "array", "content part list")
-    input_text = copy.deepcopy(_branch(parts["items"]["anyOf"], lambda b: _const_type(b) == "input_text", "input_text part"))
+    input_text = copy.deepcopy(
+        _branch(parts["items"]["anyOf"], lambda b: _const_type(b) == "input_text", "input_text part")
+    )
     input_text["properties"]["text"] = SHORT_TEXT
     content["anyOf"] = [SHORT_TEXT, {"type": "array", "minItems": 1, "maxItems": 2, "items": input_text}]
     props["input"] = {
         "anyOf": [
             {**text_branch, **SHORT_TEXT},
-            {"type": "array", "minItems": 1, "maxItems": 3, "items": message, "contains": {"properties": {"role": {"const": "user"}}}},
+            {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 3,
+                "items": message,
+                "contains": {"properties": {"role": {"const": "user"}}},
+            },
         ]
     }
 
@@ -127,7 +152,9 @@ def request_schema(models: tuple[str, ...]) -> dict[str, Any]:
     props["max_tokens"] = {**props["max_tokens"], "maximum": 4096}
 
     # tools: function tools only, with parameters a model can fill in
-    function = copy.deepcopy(_branch(props["tools"]["items"]["anyOf"], lambda b: _const_type(b) == "function", "function tool"))
+    function = copy.deepcopy(
+        _branch(props["tools"]["items"]["anyOf"], lambda b: _const_type(b) == "function", "function tool")
+    )
     function["properties"]["name"] = {"enum": ["get_weather", "add_numbers", "lookup", "now"]}
     function["properties"]["description"] = {"anyOf": [SHORT_TEXT, {"type": "null"}]}
     function["properties"]["parameters"] = {"enum": TOOL_PARAMETERS}
@@ -147,7 +174,12 @@ def request_schema(models: tuple[str, ...]) -> dict[str, Any]:
     json_schema["properties"].pop("description", None)
     props["text"]["properties"].pop("verbosity", None)
 
-    props["metadata"] = {**_not_null(props["metadata"]), "maxProperties": 3, "propertyNames": {"pattern": "^[a-z]{1,8}$"}, "additionalProperties": {"type": "string", "maxLength": 20}}
+    props["metadata"] = {
+        **_not_null(props["metadata"]),
+        "maxProperties": 3,
+        "propertyNames": {"pattern": "^[a-z]{1,8}$"},
+        "additionalProperties": {"type": "string", "maxLength": 20},
+    }
     return schema
 
 
@@ -189,7 +221,11 @@ def coherent(request: dict[str, Any]) -> dict[str, Any]:
 @functools.cache
 def valid_requests(models: tuple[str, ...], profile: str) -> st.SearchStrategy[dict[str, Any]]:
     """Requests the profile's request schema accepts, for the given models (built once)."""
-    return from_schema(request_schema(models)).map(coherent).filter(lambda body: schemas.is_valid(body, "request", profile))
+    return (
+        from_schema(request_schema(models))
+        .map(coherent)
+        .filter(lambda body: schemas.is_valid(body, "request", profile))
+    )
 
 
 # --- Requests that break the schema ------------------------------------------------------------
@@ -264,7 +300,9 @@ def _range_breakers(properties: dict[str, Any]) -> dict[str, st.SearchStrategy[A
             beyond.append(st.integers(low - 1000, low - 1) if integer else st.floats(low - 1000, low, exclude_max=True))
         if "maximum" in schema:
             high = schema["maximum"]
-            beyond.append(st.integers(high + 1, high + 1000) if integer else st.floats(high, high + 1000, exclude_min=True))
+            beyond.append(
+                st.integers(high + 1, high + 1000) if integer else st.floats(high, high + 1000, exclude_min=True)
+            )
         if beyond:
             out[name] = st.one_of(beyond)
     return out
@@ -284,33 +322,68 @@ def invalid_requests(draw: st.DrawFn, models: tuple[str, ...], profile: str) -> 
     properties = schemas.bundle("request", "gateway")["properties"]
     ranges = _range_breakers(properties)
     enums = sorted(name for name, schema in properties.items() if "enum" in schema and name != "model")
-    kind = draw(st.sampled_from(["wrong_type", "out_of_range", "not_in_enum", "missing_model", "missing_input", "unknown_parameter"]))
+    kind = draw(
+        st.sampled_from(
+            ["wrong_type", "out_of_range", "not_in_enum", "missing_model", "missing_input", "unknown_parameter"]
+        )
+    )
     if kind == "wrong_type":
         path = draw(st.sampled_from(_leaves(request)))
         current = request
         for step in path:
             current = current[step]
-        wrong = draw(st.sampled_from([k for k in JSON_TYPES if k != _kind_of(current) and not (k == "integer" and _kind_of(current) == "number")]))
-        broken = Broken(kind, schemas.to_pointer(path), "invalid_request", _replaced(request, path, draw(_value_of(wrong))))
+        wrong = draw(
+            st.sampled_from(
+                [
+                    k
+                    for k in JSON_TYPES
+                    if k != _kind_of(current) and not (k == "integer" and _kind_of(current) == "number")
+                ]
+            )
+        )
+        broken = Broken(
+            kind, schemas.to_pointer(path), "invalid_request", _replaced(request, path, draw(_value_of(wrong)))
+        )
     elif kind == "out_of_range":
         name = draw(st.sampled_from(sorted(ranges)))
         broken = Broken(kind, f"/{name}", "invalid_request", {**request, name: draw(ranges[name])})
     elif kind == "not_in_enum":
         name = draw(st.sampled_from(enums))
-        broken = Broken(kind, f"/{name}", "invalid_request", {**request, name: "x-" + draw(st.text("abcxyz", min_size=1, max_size=6))})
+        broken = Broken(
+            kind,
+            f"/{name}",
+            "invalid_request",
+            {**request, name: "x-" + draw(st.text("abcxyz", min_size=1, max_size=6))},
+        )
     elif kind in ("missing_model", "missing_input"):
         field = kind.removeprefix("missing_")
         broken = Broken(kind, f"/{field}", kind, {k: v for k, v in request.items() if k != field})
     else:
         name = draw(st.from_regex(r"\Ax_unknown_[a-z]{1,8}\Z"))
-        broken = Broken(kind, f"/{name}", "unknown_parameter", {**request, name: draw(st.integers(0, 9) | st.text(max_size=4))})
+        broken = Broken(
+            kind, f"/{name}", "unknown_parameter", {**request, name: draw(st.integers(0, 9) | st.text(max_size=4))}
+        )
     # a "wrong type" that the schema allows after all (e.g. a null where null is fine) is no test
-    assume(not schemas.is_valid(broken.body, "request", "gateway") and not schemas.is_valid(broken.body, "request", profile))
+    assume(
+        not schemas.is_valid(broken.body, "request", "gateway")
+        and not schemas.is_valid(broken.body, "request", profile)
+    )
     return broken
 
 
 #: Bodies that are not a JSON object at all, with the failure each is.
-MALFORMED = [b"{", b'{"model": }', b"{'model': 'x'}", b'{"model": "a",}', b"[]", b"null", b'"text"', b"42", b"\xff\xfe{}", b""]
+MALFORMED = [
+    b"{",
+    b'{"model": }',
+    b"{'model': 'x'}",
+    b'{"model": "a",}',
+    b"[]",
+    b"null",
+    b'"text"',
+    b"42",
+    b"\xff\xfe{}",
+    b"",
+]
 
 
 def malformed_bodies() -> st.SearchStrategy[bytes]:

@@ -31,8 +31,15 @@ def compatibility_lines(session: ContractSession) -> list[str]:
     tally = session.compat
     if session.profile == "openai" or not tally.replies:
         return []
-    verdict = "failed (--strict-openai)" if session.options.strict_openai else "reported, not failed (--strict-openai fails them)"
-    lines = ["", f"OpenAI compatibility: {tally.replies} replies checked against the openai profile; deviations {verdict}"]
+    verdict = (
+        "failed (--strict-openai)"
+        if session.options.strict_openai
+        else "reported, not failed (--strict-openai fails them)"
+    )
+    lines = [
+        "",
+        f"OpenAI compatibility: {tally.replies} replies checked against the openai profile; deviations {verdict}",
+    ]
     if not tally.known and not tally.new:
         lines.append("  none: every reply is a valid OpenAI Response object")
     if tally.known:
@@ -40,7 +47,9 @@ def compatibility_lines(session: ContractSession) -> list[str]:
         listed = {d.path: d for d in deviations()}
         for pattern, count in sorted(tally.known.items()):
             deviation = listed.get(pattern)
-            detail = f"openai: {deviation.openai}; gateway: {deviation.gateway}. {deviation.impact}" if deviation else ""
+            detail = (
+                f"openai: {deviation.openai}; gateway: {deviation.gateway}. {deviation.impact}" if deviation else ""
+            )
             lines.append(f"    {pattern}  ({count} replies)  {detail}")
     if tally.new:
         lines.append("  NEW (not in schemas/deviations.json):")

@@ -76,7 +76,15 @@ class Target:
     <key>``, the gateway's documented form) or ``"none"``.
     """
 
-    def __init__(self, *, api_key: str, base_url: str | None = None, app: Any = None, budget: int | None = None, timeout: float = 120.0):
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        app: Any = None,
+        budget: int | None = None,
+        timeout: float = 120.0,
+    ):
         if (base_url is None) == (app is None):
             raise ValueError("a target is either a base URL or an app")
         self.base_url = (base_url or MAKE_RUN_URL).rstrip("/")
@@ -90,14 +98,18 @@ class Target:
         if app is None:
             import httpx
 
-            self._client = httpx.Client(timeout=httpx.Timeout(timeout, connect=15.0), headers={"User-Agent": "responses-contract-kit"})
+            self._client = httpx.Client(
+                timeout=httpx.Timeout(timeout, connect=15.0), headers={"User-Agent": "responses-contract-kit"}
+            )
         else:
             from werkzeug.test import Client
 
             self._wsgi = Client(app)
 
     def __repr__(self) -> str:  # never the key
-        return f"Target({'in-process' if self.app is not None else self.base_url}, used={self.used}, budget={self.budget})"
+        return (
+            f"Target({'in-process' if self.app is not None else self.base_url}, used={self.used}, budget={self.budget})"
+        )
 
     @property
     def live(self) -> bool:
@@ -113,7 +125,17 @@ class Target:
             return {}
         return {"Authorization": f"Bearer {key}" if auth == "bearer" else key}
 
-    def post(self, path: str, json: Any = None, *, content: bytes | None = None, content_type: str = "application/json", headers: Mapping[str, str] | None = None, stream: bool = False, auth: str = "bearer") -> Reply:
+    def post(
+        self,
+        path: str,
+        json: Any = None,
+        *,
+        content: bytes | None = None,
+        content_type: str = "application/json",
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+        auth: str = "bearer",
+    ) -> Reply:
         body = content if content is not None else (_dumps(json) if json is not None else None)
         extra = {"Content-Type": content_type, **({"Accept": "text/event-stream"} if stream else {}), **(headers or {})}
         return self.request("POST", path, body=body, headers=extra, stream=stream, auth=auth)
@@ -128,7 +150,16 @@ class Target:
         """``POST /responses``; streamed when the request says ``"stream": true``."""
         return self.post("/responses", request, stream=bool(request.get("stream")), **kwargs)
 
-    def request(self, method: str, path: str, *, body: bytes | None = None, headers: Mapping[str, str] | None = None, stream: bool = False, auth: str = "bearer") -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+        auth: str = "bearer",
+    ) -> Reply:
         self._spend()
         sent_headers = {**self.auth_headers(auth), **(headers or {})}
         note = "" if self.live else " from the in-process mock; the curl targets `make run`"

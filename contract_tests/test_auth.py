@@ -26,12 +26,16 @@ def test_no_key_gets_401(contract: ContractSession) -> None:
 
 
 def test_a_wrong_bearer_key_gets_401(contract: ContractSession) -> None:
-    reply = contract.target.post("/responses", examples.documented_request(), auth="none", headers={"Authorization": f"Bearer {_wrong_key()}"})
+    reply = contract.target.post(
+        "/responses", examples.documented_request(), auth="none", headers={"Authorization": f"Bearer {_wrong_key()}"}
+    )
     contract.expect_error(reply, "wrong key (Bearer)", "invalid_key")
 
 
 def test_a_wrong_bare_key_gets_401(contract: ContractSession) -> None:
-    reply = contract.target.post("/responses", examples.documented_request(), auth="none", headers={"Authorization": _wrong_key()})
+    reply = contract.target.post(
+        "/responses", examples.documented_request(), auth="none", headers={"Authorization": _wrong_key()}
+    )
     contract.expect_error(reply, "wrong key (bare sk- form)", "invalid_key")
 
 

@@ -28,7 +28,17 @@ def test_max_output_tokens_caps_the_reply(contract: ContractSession) -> None:
     reply = contract.target.create(request)
     body = contract.expect_reply(request, reply, "max_output_tokens=16")
     if body.get("status") == "completed" and (body.get("usage") or {}).get("output_tokens", 0) >= 16:
-        contract.expect([checks.Finding("token_limit", "/status", "a reply that used the whole budget of 16 tokens is 'completed', not 'incomplete'")], reply, "max_output_tokens=16")
+        contract.expect(
+            [
+                checks.Finding(
+                    "token_limit",
+                    "/status",
+                    "a reply that used the whole budget of 16 tokens is 'completed', not 'incomplete'",
+                )
+            ],
+            reply,
+            "max_output_tokens=16",
+        )
 
 
 def test_max_tokens_takes_the_profiles_effect(contract: ContractSession) -> None:
@@ -43,7 +53,17 @@ def test_max_tokens_takes_the_profiles_effect(contract: ContractSession) -> None
     effect = contract.behaviour.fields.get("max_tokens", "ignored")
     produced = (body.get("usage") or {}).get("output_tokens")
     if effect == "ignored" and isinstance(produced, int) and produced <= 16:
-        contract.expect([checks.Finding("max_tokens_effect", "/usage/output_tokens", f"{produced} output tokens for a long answer: capped by max_tokens=16, which the {contract.profile} profile says has no effect")], reply, "max_tokens=16")
+        contract.expect(
+            [
+                checks.Finding(
+                    "max_tokens_effect",
+                    "/usage/output_tokens",
+                    f"{produced} output tokens for a long answer: capped by max_tokens=16, which the {contract.profile} profile says has no effect",
+                )
+            ],
+            reply,
+            "max_tokens=16",
+        )
 
 
 def test_models_are_listed(contract: ContractSession) -> None:

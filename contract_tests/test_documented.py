@@ -13,4 +13,6 @@ def test_documented_request_succeeds_with_the_documented_shape(contract: Contrac
     reply = contract.target.create(request, auth=auth)
     body = contract.expect_reply(request, reply, "documented request")
     same_keys = contract.profile == "gateway"
-    contract.expect(checks.documented_shape(body, examples.documented_response(), same_keys=same_keys), reply, "documented request")
+    contract.expect(
+        checks.documented_shape(body, examples.documented_response(), same_keys=same_keys), reply, "documented request"
+    )

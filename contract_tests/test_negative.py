@@ -56,7 +56,9 @@ def test_an_unknown_model_gets_the_profiles_status(contract: ContractSession) ->
 
 
 def test_an_unknown_previous_response_id_is_a_4xx(contract: ContractSession) -> None:
-    reply = contract.target.create({"model": contract.model, "input": "你好", "previous_response_id": f"resp_{secrets.token_hex(12)}"})
+    reply = contract.target.create(
+        {"model": contract.model, "input": "你好", "previous_response_id": f"resp_{secrets.token_hex(12)}"}
+    )
     contract.expect_error(reply, "unknown previous_response_id", "previous_response_not_found")
 
 

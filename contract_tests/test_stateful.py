@@ -27,7 +27,9 @@ def test_a_stored_response_can_be_retrieved_listed_chained_and_deleted(contract:
     fetched = target.get(f"/responses/{response_id}")
     if fetched.status == 404:
         pytest.skip("the target does not store responses: GET right after create is a 404")
-    contract.expect(checks.reply_status(fetched) or checks.same_json(first, fetched.json), fetched, "GET the created response")
+    contract.expect(
+        checks.reply_status(fetched) or checks.same_json(first, fetched.json), fetched, "GET the created response"
+    )
 
     items = target.get(f"/responses/{response_id}/input_items")
     contract.expect(checks.input_items(items, contract.profile, [FIRST]), items, "GET input_items")
@@ -37,7 +39,17 @@ def test_a_stored_response_can_be_retrieved_listed_chained_and_deleted(contract:
     second = contract.expect_reply(second_request, chained, "create with previous_response_id")
     before, after = (first.get("usage") or {}).get("input_tokens"), (second.get("usage") or {}).get("input_tokens")
     if isinstance(before, int) and isinstance(after, int) and after <= before:
-        contract.expect([checks.Finding("chain", "/usage/input_tokens", f"{after} input tokens for the second turn, not more than the first turn's {before}: the earlier turn was not included")], chained, "create with previous_response_id")
+        contract.expect(
+            [
+                checks.Finding(
+                    "chain",
+                    "/usage/input_tokens",
+                    f"{after} input tokens for the second turn, not more than the first turn's {before}: the earlier turn was not included",
+                )
+            ],
+            chained,
+            "create with previous_response_id",
+        )
 
     deleted = target.delete(f"/responses/{response_id}")
     findings = checks.reply_status(deleted) if deleted.status != 200 or deleted.text.strip() else []

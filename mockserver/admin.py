@@ -36,7 +36,15 @@ admin = Blueprint("admin", __name__, url_prefix=PREFIX)
 @admin.get("/health")
 def health() -> Response:
     state = mock_state()
-    return jsonify({"status": "ok", "profile": state.config.profile, "store": type(state.store).__name__, "stored": len(state.store), "pid": os.getpid()})
+    return jsonify(
+        {
+            "status": "ok",
+            "profile": state.config.profile,
+            "store": type(state.store).__name__,
+            "stored": len(state.store),
+            "pid": os.getpid(),
+        }
+    )
 
 
 @admin.get("/responses")
@@ -51,7 +59,14 @@ def list_responses() -> Response:
         if record is None:  # evicted or deleted since ids() was read
             continue
         response = record["response"]
-        listed.append({"id": response_id, "status": response.get("status"), "model": response.get("model"), "created_at": response.get("created_at")})
+        listed.append(
+            {
+                "id": response_id,
+                "status": response.get("status"),
+                "model": response.get("model"),
+                "created_at": response.get("created_at"),
+            }
+        )
         if len(listed) == limit:
             break
     return jsonify({"object": "list", "data": listed, "total": len(ids)})

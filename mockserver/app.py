@@ -67,7 +67,15 @@ def _register_request_hooks(app: Flask, config: MockConfig) -> None:
             state.remember(recent_entry(response, elapsed_ms))
         if config.log_requests:
             # one line per request; headers (and so the key) are never logged
-            log.info('%s %s %s %s %.1fms%s', request.method, request.path, response.status_code, g.get("request_id"), elapsed_ms, " (stream)" if response.is_streamed else "")
+            log.info(
+                "%s %s %s %s %.1fms%s",
+                request.method,
+                request.path,
+                response.status_code,
+                g.get("request_id"),
+                elapsed_ms,
+                " (stream)" if response.is_streamed else "",
+            )
         return response
 
 
@@ -77,7 +85,13 @@ RECENT_BODY_LIMIT = 64 * 1024
 
 def recent_entry(response: Response, elapsed_ms: float) -> dict[str, Any]:
     """What ``/__mock__/requests`` shows of one request: never its headers (the key is in them)."""
-    entry = {"method": request.method, "path": request.path, "status": response.status_code, "request_id": g.get("request_id"), "ms": round(elapsed_ms, 2)}
+    entry = {
+        "method": request.method,
+        "path": request.path,
+        "status": response.status_code,
+        "request_id": g.get("request_id"),
+        "ms": round(elapsed_ms, 2),
+    }
     body = g.get("request_body")
     if body is not None and (request.content_length or 0) <= RECENT_BODY_LIMIT:
         entry["body"] = body

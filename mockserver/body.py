@@ -73,7 +73,13 @@ def _read_capped(request: Request, max_bytes: int) -> bytes:
 def parse_json(text: str, *, max_depth: int) -> Any:
     """Standard JSON only: what the OpenAI API and the gateway accept."""
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants, parse_float=_finite_float, parse_int=_finite_int)
+        value = json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_no_constants,
+            parse_float=_finite_float,
+            parse_int=_finite_int,
+        )
     except json.JSONDecodeError as exc:
         raise ApiError("invalid_json", detail=f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except _BadJSON as exc:

@@ -17,25 +17,85 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m mockserver", description="A mock of the gateway's POST /v1/responses.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
-    p.add_argument("--profile", choices=PROFILES, default="gateway", help="behave like the documented gateway (default) or like OpenAI")
+    p.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="gateway",
+        help="behave like the documented gateway (default) or like OpenAI",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed for reply text: same request + same seed = same reply")
-    p.add_argument("--api-key", action="append", default=[], metavar="KEY", help="accept only this key (repeatable); default: any non-empty key")
+    p.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="accept only this key (repeatable); default: any non-empty key",
+    )
     p.add_argument("--keys-file", type=Path, help="JSON list of keys with optional models, quota and expires_at")
-    p.add_argument("--model", action="append", default=[], metavar="ID[:reasons|:plain]", help="serve this model (repeatable); default: the qwen models")
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="ID[:reasons|:plain]",
+        help="serve this model (repeatable); default: the qwen models",
+    )
     p.add_argument("--max-stored", type=int, default=10_000, help="stored responses kept before the oldest is evicted")
     p.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024, help="larger request bodies get 413")
     p.add_argument("--stream-delay", type=float, default=0.0, help="seconds between streamed events")
     p.add_argument("--ping-every", type=int, default=0, help="send a ': PING' comment every N events (0: never)")
-    p.add_argument("--reasoning-stream", choices=("summary", "text"), default="summary", help="stream reasoning as OpenAI's summary events or DashScope's reasoning_text events")
+    p.add_argument(
+        "--reasoning-stream",
+        choices=("summary", "text"),
+        default="summary",
+        help="stream reasoning as OpenAI's summary events or DashScope's reasoning_text events",
+    )
     p.add_argument("--threads", type=int, default=8, help="worker threads")
     p.add_argument("--quiet", action="store_true", help="no per-request log lines")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes sharing the port (default 1); state is shared through --store")
-    p.add_argument("--store", metavar="URL", help="memory:// (default with one worker), sqlite:///path.db (default with several: a temporary file) or redis://host:port/db")
-    p.add_argument("--replay", type=Path, metavar="DIR", help="answer requests recorded in DIR (python -m contract_tests record) with the recorded replies")
-    p.add_argument("--scenarios", type=Path, metavar="DIR", help="answer matching requests as the scenario files in DIR say (format: fixtures/scenarios/README.md)")
-    p.add_argument("--fault", action="append", default=[], metavar="SPEC", help="inject a fault into every create request, as the X-Mock-Fault header would (repeatable; docs/faults.md)")
-    p.add_argument("--fault-rate", type=float, default=1.0, metavar="P", help="share of create requests (0-1) that get the --fault faults (default 1)")
-    p.add_argument("--replay-speed", type=float, default=1.0, metavar="X", help="replay pacing divided by X (default 1: as recorded; 0: no delay)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes sharing the port (default 1); state is shared through --store",
+    )
+    p.add_argument(
+        "--store",
+        metavar="URL",
+        help="memory:// (default with one worker), sqlite:///path.db (default with several: a temporary file) or redis://host:port/db",
+    )
+    p.add_argument(
+        "--replay",
+        type=Path,
+        metavar="DIR",
+        help="answer requests recorded in DIR (python -m contract_tests record) with the recorded replies",
+    )
+    p.add_argument(
+        "--scenarios",
+        type=Path,
+        metavar="DIR",
+        help="answer matching requests as the scenario files in DIR say (format: fixtures/scenarios/README.md)",
+    )
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="inject a fault into every create request, as the X-Mock-Fault header would (repeatable; docs/faults.md)",
+    )
+    p.add_argument(
+        "--fault-rate",
+        type=float,
+        default=1.0,
+        metavar="P",
+        help="share of create requests (0-1) that get the --fault faults (default 1)",
+    )
+    p.add_argument(
+        "--replay-speed",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="replay pacing divided by X (default 1: as recorded; 0: no delay)",
+    )
     return p
 
 

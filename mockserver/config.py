@@ -105,13 +105,21 @@ class MockConfig:
         if self.reasoning_stream not in ("summary", "text"):
             raise ConfigError(f"reasoning_stream: {self.reasoning_stream!r} is not 'summary' or 'text'")
         if self.reasoning_stream == "text" and self.profile != "gateway":
-            raise ConfigError("reasoning_stream: 'text' (DashScope's reasoning_text events without content_index) exists only in the gateway profile")
+            raise ConfigError(
+                "reasoning_stream: 'text' (DashScope's reasoning_text events without content_index) exists only in the gateway profile"
+            )
         if not 1 <= self.workers <= 64:
             raise ConfigError(f"workers: must be between 1 and 64, got {self.workers}")
         if self.workers > 1 and self.store_url in ("memory://", ""):
-            raise ConfigError("store_url: several workers need a shared store (sqlite:///path.db or redis://host:port/db), not memory://")
-        if self.store_url and not self.store_url.startswith(("memory://", "sqlite://", "redis://", "rediss://", "unix://")):
-            raise ConfigError(f"store_url: {self.store_url!r} is not memory://, sqlite:///path.db or redis://host:port/db")
+            raise ConfigError(
+                "store_url: several workers need a shared store (sqlite:///path.db or redis://host:port/db), not memory://"
+            )
+        if self.store_url and not self.store_url.startswith(
+            ("memory://", "sqlite://", "redis://", "rediss://", "unix://")
+        ):
+            raise ConfigError(
+                f"store_url: {self.store_url!r} is not memory://, sqlite:///path.db or redis://host:port/db"
+            )
         if not 0.0 <= self.fault_rate <= 1.0:
             raise ConfigError(f"fault_rate: must be between 0 and 1, got {self.fault_rate}")
         for index, spec in enumerate(self.faults):

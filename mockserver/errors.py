@@ -31,7 +31,9 @@ class ApiError(Exception):
         self.values = values
 
 
-def error_response(name: str, *, param: str | None = None, headers: dict[str, str] | None = None, **values: Any) -> Response:
+def error_response(
+    name: str, *, param: str | None = None, headers: dict[str, str] | None = None, **values: Any
+) -> Response:
     """The JSON error reply for failure ``name`` in the app's profile."""
     profile = behaviour(current_app.config["MOCK"].profile)
     status, body = profile.error_body(name, request_id=request_id(), param=param, **values)
@@ -51,7 +53,12 @@ def printable(text: str, limit: int = 128) -> str:
     return cleaned + ("…" if len(text) > limit else "")
 
 
-_HTTP_FAILURES = {404: "route_not_found", 405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
+_HTTP_FAILURES = {
+    404: "route_not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
 
 
 def register_error_handlers(app: Flask) -> None:

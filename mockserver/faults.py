@@ -152,7 +152,10 @@ _PARSERS = {
     "first-byte": lambda name, raw: ("first_byte", _seconds(name, raw)),
     "status": _status,
     "retry-after": lambda name, raw: ("retry_after", _count(name, raw)),
-    "drop-after": lambda name, raw: ("drop_after", _count(name, raw, low=1)),  # 0: no byte out, waitress would answer a 500
+    "drop-after": lambda name, raw: (
+        "drop_after",
+        _count(name, raw, low=1),
+    ),  # 0: no byte out, waitress would answer a 500
     "stream-error": lambda name, raw: ("stream_error", _count(name, raw)),
     "stream-failed": lambda name, raw: ("stream_failed", _count(name, raw)),
     "rate-limit-200": lambda name, raw: ("rate_limit_200", True),
@@ -217,7 +220,9 @@ def status_headers(faults: Faults) -> dict[str, str]:
     return {"Retry-After": str(faults.retry_after if faults.retry_after is not None else 1)}
 
 
-def cut_stream(events: Iterable[dict[str, Any]], faults: Faults, fail: Callable[[list[dict[str, Any]]], dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def cut_stream(
+    events: Iterable[dict[str, Any]], faults: Faults, fail: Callable[[list[dict[str, Any]]], dict[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The stream cut short by ``faults``, and the failed reply it ends with.
 
     After N events comes an ``error`` event or ``response.failed`` and no

@@ -81,11 +81,17 @@ EN = {
         "I can give more detailed steps or an example if that would help.",
         "overall it is a question worth thinking through carefully.",
     ],
-    "closer": ["I hope this helps!", "Let me know if you have any other questions.", "Shall I go into more detail on any part?"],
+    "closer": [
+        "I hope this helps!",
+        "Let me know if you have any other questions.",
+        "Shall I go into more detail on any part?",
+    ],
     "tool_result": "Based on the tool result ({result}), {body}",
 }
 
-STOPWORDS = frozenset("a an the is are was were be to of and or in on for with what how why who when where which can could would should do does did i you me my your it this that please tell about".split())
+STOPWORDS = frozenset(
+    "a an the is are was were be to of and or in on for with what how why who when where which can could would should do does did i you me my your it this that please tell about".split()
+)
 
 
 def topic_of(text: str) -> str:
@@ -109,7 +115,11 @@ def reply_text(user_text: str, rng: random.Random, *, tool_result: str | None = 
     bank = ZH if has_cjk(user_text) or (tool_result and has_cjk(tool_result)) else EN
     if tool_result is not None:
         joiner = "" if bank is ZH else " "
-        return bank["tool_result"].format(result=_clip(tool_result, 80), body=_sentences(bank, rng, 2)) + joiner + bank["closer"][rng.randrange(3)]
+        return (
+            bank["tool_result"].format(result=_clip(tool_result, 80), body=_sentences(bank, rng, 2))
+            + joiner
+            + bank["closer"][rng.randrange(3)]
+        )
     if is_greeting(user_text):
         return rng.choice(bank["greeting"])
     opener = rng.choice(bank["opener"]).format(topic=topic_of(user_text))

@@ -57,11 +57,26 @@ def generate(schema: dict[str, Any] | bool, rng: random.Random, *, prompt: str =
         error = next(iter(validator.iter_errors(value)), None)
         if error is None:
             return value
-        problem = f"{'/' + '/'.join(map(str, error.absolute_path)) if error.absolute_path else '(root)'}: {error.message}"
+        problem = (
+            f"{'/' + '/'.join(map(str, error.absolute_path)) if error.absolute_path else '(root)'}: {error.message}"
+        )
     raise Unsatisfiable(f"cannot produce a document that fits the schema ({problem})")
 
 
-EN_WORDS = ("alpha", "blue", "river", "summit", "garden", "signal", "harbor", "maple", "orbit", "lantern", "meadow", "pixel")
+EN_WORDS = (
+    "alpha",
+    "blue",
+    "river",
+    "summit",
+    "garden",
+    "signal",
+    "harbor",
+    "maple",
+    "orbit",
+    "lantern",
+    "meadow",
+    "pixel",
+)
 ZH_WORDS = ("你好", "晴天", "项目", "数据", "报告", "春天", "城市", "计划", "会议", "学习", "音乐", "旅行")
 CITIES = ("Hangzhou", "Beijing", "Shanghai", "Paris", "Tokyo", "Berlin")
 ZH_CITIES = ("杭州", "北京", "上海", "深圳", "成都", "广州")
@@ -364,7 +379,9 @@ def number_bounds(schema: dict[str, Any], default_span: float = 100.0) -> tuple[
 
 def formatted(name: str | None, rng: random.Random) -> str | None:
     """A string in the named ``format``, or None for free text."""
-    moment = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(seconds=rng.randrange(365 * 86400))
+    moment = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(
+        seconds=rng.randrange(365 * 86400)
+    )
     makers = {
         "date-time": lambda: moment.isoformat().replace("+00:00", "Z"),
         "date": lambda: moment.date().isoformat(),

@@ -35,7 +35,12 @@ def document(profile: str) -> dict[str, Any]:
     def ok(schema: str, *, stream: bool = False) -> dict[str, Any]:
         content: dict[str, Any] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
         if stream:
-            content["text/event-stream"] = {"schema": {"type": "string", "description": "Server-sent events; each data line is a ResponseStreamEvent"}}
+            content["text/event-stream"] = {
+                "schema": {
+                    "type": "string",
+                    "description": "Server-sent events; each data line is a ResponseStreamEvent",
+                }
+            }
         return {"200": {"description": "OK", "content": content}, **errors()}
 
     id_param = {"name": "response_id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -48,7 +53,10 @@ def document(profile: str) -> dict[str, Any]:
             "/v1/responses": {
                 "post": {
                     "operationId": "createResponse",
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateResponse"}}}},
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateResponse"}}},
+                    },
                     "responses": ok("Response", stream=True),
                 }
             },
@@ -62,7 +70,11 @@ def document(profile: str) -> dict[str, Any]:
                 "get": {
                     "operationId": "listInputItems",
                     "parameters": [
-                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                        },
                         {"name": "order", "in": "query", "schema": {"enum": ["asc", "desc"], "default": "desc"}},
                         {"name": "after", "in": "query", "schema": {"type": "string"}},
                     ],
@@ -74,9 +86,19 @@ def document(profile: str) -> dict[str, Any]:
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
-                "bareKey": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "The gateway's documented form: the key without 'Bearer'"},
+                "bareKey": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "The gateway's documented form: the key without 'Bearer'",
+                },
             },
-            "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+            "responses": {
+                "Error": {
+                    "description": "Error",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                }
+            },
             "schemas": {
                 "CreateResponse": schemas.bundle("request", "gateway"),
                 "Response": schemas.bundle("response", "gateway"),

@@ -151,7 +151,9 @@ class ReplayResponder:
         for exchange in load_exchanges(self.folder):
             self._grouped.setdefault(request_key(exchange.request_body), []).append(exchange)
         self.reset()
-        log.info("replay: %d recorded request(s) from %s at speed %s", len(self._grouped), self.folder, self.speed or "max")
+        log.info(
+            "replay: %d recorded request(s) from %s at speed %s", len(self._grouped), self.folder, self.speed or "max"
+        )
 
     def reset(self, store: Any = None) -> None:
         """Serve each request's recordings from the first again (``POST /__mock__/reset``)."""

@@ -70,7 +70,13 @@ def output_cap(request: dict[str, Any], behaviour: Behaviour) -> int | None:
 
 
 def build_response(
-    turn: Turn, behaviour: Behaviour, rng: random.Random, *, response_id: str | None = None, text: str | None = None, output: list[dict[str, Any]] | None = None
+    turn: Turn,
+    behaviour: Behaviour,
+    rng: random.Random,
+    *,
+    response_id: str | None = None,
+    text: str | None = None,
+    output: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The finished Response for ``turn``: output items, status and usage that adds up.
 
@@ -87,9 +93,13 @@ def build_response(
     calls = tools.function_calls(turn.request, turn.conversation, rng, prefixes) if text is None else []
     if text is None and not calls:
         tool_result = _last_tool_result(turn.conversation)
-        text = structured.structured_text(turn.request, user_text, rng, tool_result=tool_result) or generation.reply_text(user_text, rng, tool_result=tool_result)
+        text = structured.structured_text(
+            turn.request, user_text, rng, tool_result=tool_result
+        ) or generation.reply_text(user_text, rng, tool_result=tool_result)
     draft = text if text is not None else "; ".join(f"call {c['name']}({c['arguments']})" for c in calls)
-    summary = generation.reasoning_summary(user_text, draft, rng) if reasoning_enabled(turn.request, turn.model) else None
+    summary = (
+        generation.reasoning_summary(user_text, draft, rng) if reasoning_enabled(turn.request, turn.model) else None
+    )
     cap = output_cap(turn.request, behaviour)
     if calls:
         output, reasoning_tokens, text_tokens, cut = _calls_to_cap(summary, calls, cap)
@@ -106,23 +116,37 @@ def build_response(
         status="incomplete" if cut else "completed",
         incomplete_details={"reason": "max_output_tokens"} if cut else None,
         output=items,
-        usage=usage(count_input_tokens(turn.conversation, turn.request.get("instructions")), text_tokens, reasoning_tokens, behaviour),
+        usage=usage(
+            count_input_tokens(turn.conversation, turn.request.get("instructions")),
+            text_tokens,
+            reasoning_tokens,
+            behaviour,
+        ),
         completed_at=max(created_at, int(time.time())),
     )
     return shaped(response, behaviour)
 
 
-def _fixed_output_response(turn: Turn, behaviour: Behaviour, output: list[dict[str, Any]], response_id: str | None, created_at: int) -> dict[str, Any]:
+def _fixed_output_response(
+    turn: Turn, behaviour: Behaviour, output: list[dict[str, Any]], response_id: str | None, created_at: int
+) -> dict[str, Any]:
     """A completed reply whose output is ``output`` (ids filled in where missing), with usage counted from it."""
     prefixes = behaviour.id_prefixes
     items = [with_ids(item, prefixes) for item in output]
-    reasoning_tokens = sum(count_tokens(text) for item in items if item["type"] == "reasoning" for text in item_texts(item))
+    reasoning_tokens = sum(
+        count_tokens(text) for item in items if item["type"] == "reasoning" for text in item_texts(item)
+    )
     text_tokens = sum(count_tokens(text) for item in items if item["type"] != "reasoning" for text in item_texts(item))
     response = response_envelope(turn.request, behaviour, response_id or new_id(prefixes["response"]), created_at)
     response.update(
         status="completed",
         output=items,
-        usage=usage(count_input_tokens(turn.conversation, turn.request.get("instructions")), text_tokens, reasoning_tokens, behaviour),
+        usage=usage(
+            count_input_tokens(turn.conversation, turn.request.get("instructions")),
+            text_tokens,
+            reasoning_tokens,
+            behaviour,
+        ),
         completed_at=max(created_at, int(time.time())),
     )
     return shaped(response, behaviour)
@@ -136,12 +160,20 @@ def with_ids(item: dict[str, Any], prefixes: dict[str, str]) -> dict[str, Any]:
     return {**ids, **item}
 
 
-def failed_response(response: dict[str, Any], message: str, behaviour: Behaviour, output: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def failed_response(
+    response: dict[str, Any], message: str, behaviour: Behaviour, output: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """``response`` as failed, the gateway's way: ``status: "failed"``, an error
     object with code ``server_error``, ``output`` (the items finished before
     the failure; none by default), and usage that charges the input only.
     """
-    failed = {**response, "status": "failed", "error": {"code": "server_error", "message": message}, "incomplete_details": None, "output": output or []}
+    failed = {
+        **response,
+        "status": "failed",
+        "error": {"code": "server_error", "message": message},
+        "incomplete_details": None,
+        "output": output or [],
+    }
     failed["usage"] = usage(response["usage"]["input_tokens"], 0, 0, behaviour)
     return shaped(failed, behaviour)
 
@@ -171,7 +203,9 @@ def _cut_to_cap(summary: str | None, text: str, cap: int | None) -> tuple[dict[s
     return {"summary": summary, "text": truncate(text, left)}, reasoning_tokens, left, True
 
 
-def _calls_to_cap(summary: str | None, calls: list[dict[str, Any]], cap: int | None) -> tuple[dict[str, Any], int, int, bool]:
+def _calls_to_cap(
+    summary: str | None, calls: list[dict[str, Any]], cap: int | None
+) -> tuple[dict[str, Any], int, int, bool]:
     """Reasoning first, then whole calls while they fit: a call is never cut in half."""
     reasoning_tokens = count_tokens(summary) if summary is not None else 0
     if cap is not None and summary is not None and reasoning_tokens >= cap:
@@ -231,7 +265,9 @@ def echoed_tool(tool: dict[str, Any]) -> dict[str, Any]:
     return {"parameters": None, "strict": None, **tool}
 
 
-def response_envelope(request: dict[str, Any], behaviour: Behaviour, response_id: str, created_at: int) -> dict[str, Any]:
+def response_envelope(
+    request: dict[str, Any], behaviour: Behaviour, response_id: str, created_at: int
+) -> dict[str, Any]:
     """Everything but output and usage: ids, timestamps and the request's settings echoed."""
     reasoning = request.get("reasoning") or {}
     return {

@@ -39,12 +39,18 @@ def create_response() -> Response:
     state = mock_state()
     config = state.config
     key = state.keys.authenticate(request.headers.get("Authorization"))
-    body = g.request_body = check_request(read_json_body(request, max_bytes=config.max_body_bytes, max_depth=config.max_json_depth), config.profile)
+    body = g.request_body = check_request(
+        read_json_body(request, max_bytes=config.max_body_bytes, max_depth=config.max_json_depth), config.profile
+    )
     model = config.model(body["model"])
     if model is None:
         raise ApiError("unknown_model", param="model", model=body["model"])
     state.keys.authorize_model(key, model.id)
-    if config.log_requests and body.get("max_tokens") is not None and profile_behaviour().fields["max_tokens"] == "ignored":  # a per-request line: --quiet drops it
+    if (
+        config.log_requests
+        and body.get("max_tokens") is not None
+        and profile_behaviour().fields["max_tokens"] == "ignored"
+    ):  # a per-request line: --quiet drops it
         log.info("max_tokens=%s ignored: the gateway drops it (use max_output_tokens)", body["max_tokens"])
     injected = g.faults = requested_faults(state)
     answer = next((a for a in (responder(body) for responder in state.responders) if a is not None), None)
@@ -57,7 +63,9 @@ def create_response() -> Response:
 def requested_faults(state: MockState) -> faults.Faults:
     """The faults for this request (``X-Mock-Fault`` or ``--fault``), after the waits and errors they start with."""
     try:
-        injected = faults.for_request(request.headers.get(faults.HEADER), state.faults, state.config.fault_rate, state.store)
+        injected = faults.for_request(
+            request.headers.get(faults.HEADER), state.faults, state.config.fault_rate, state.store
+        )
     except faults.FaultSpecError as exc:
         raise ApiError("invalid_request", param=faults.HEADER, detail=clip(str(exc))) from None
     if injected is faults.NO_FAULTS:
@@ -92,7 +100,10 @@ def generated_reply(body: dict[str, Any], model: Any, state: MockState, **fixed:
         else:
             final = fail([])
     if body.get("store", True) is not False:
-        state.store.put(final["id"], {"response": final, "input_items": turn.input_items, "conversation": turn.conversation + final["output"]})
+        state.store.put(
+            final["id"],
+            {"response": final, "input_items": turn.input_items, "conversation": turn.conversation + final["output"]},
+        )
     if events is not None:
         return event_stream(events, state, response_id=response["id"])
     return jsonify(final)
@@ -119,7 +130,9 @@ def stream_events(response: dict[str, Any], state: MockState) -> Iterator[dict[s
     so the same request streams the same way every time.
     """
     rng = random.Random(state.seed)
-    return sse.response_events(response, reasoning_family=state.config.reasoning_stream, chunker=lambda text: sse.split_text(text, rng))
+    return sse.response_events(
+        response, reasoning_family=state.config.reasoning_stream, chunker=lambda text: sse.split_text(text, rng)
+    )
 
 
 def event_stream(events: Iterable[dict[str, Any]], state: MockState, *, response_id: str) -> Response:
@@ -192,7 +205,12 @@ def list_models() -> Response:
     state = mock_state()
     state.keys.authenticate(request.headers.get("Authorization"))
     owner = "mock-gateway"
-    return jsonify({"object": "list", "data": [{"id": m.id, "object": "model", "created": 0, "owned_by": owner} for m in state.config.models]})
+    return jsonify(
+        {
+            "object": "list",
+            "data": [{"id": m.id, "object": "model", "created": 0, "owned_by": owner} for m in state.config.models],
+        }
+    )
 
 
 def stored(response_id: str) -> dict[str, Any]:

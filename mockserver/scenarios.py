@@ -95,7 +95,9 @@ class OutputReply:
     items: tuple[dict[str, Any], ...]
 
     def answer(self, body: dict[str, Any], state: MockState) -> Response:
-        return generated_reply(body, state.config.model(body["model"]), state, output=[dict(item) for item in self.items])
+        return generated_reply(
+            body, state.config.model(body["model"]), state, output=[dict(item) for item in self.items]
+        )
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,11 @@ class StreamReply:
     delay_ms: float = 0.0
 
     def answer(self, body: dict[str, Any], state: MockState) -> Response:
-        return Response(self._paced(), mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return Response(
+            self._paced(),
+            mimetype="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     def _paced(self) -> Iterator[bytes]:
         for index, block in enumerate(self.blocks):
@@ -204,7 +210,9 @@ class ScenarioResponder:
             for place, raw in file_entries(path):
                 scenario = parse_scenario(raw, place, config)
                 if scenario.name in seen:
-                    raise place.error("/name", f"duplicate scenario name {scenario.name!r} (first in {seen[scenario.name]})")
+                    raise place.error(
+                        "/name", f"duplicate scenario name {scenario.name!r} (first in {seen[scenario.name]})"
+                    )
                 seen[scenario.name] = place
                 scenarios.append(scenario)
         log.info("scenarios: %d scenario(s) from %s", len(scenarios), folder)
@@ -234,7 +242,10 @@ def parse_scenario(raw: Any, place: Place, config: MockConfig) -> Scenario:
     model = match.get("model")
     if model is not None and config.model(model) is None:
         served = ", ".join(m.id for m in config.models)
-        raise place.error("/match/model", f"{model!r} is not served by this mock (served: {served}), so no request for it reaches a scenario")
+        raise place.error(
+            "/match/model",
+            f"{model!r} is not served by this mock (served: {served}), so no request for it reaches a scenario",
+        )
     input_kind, input_value = next(iter(match["input"].items())) if "input" in match else (None, "")
     stream = match.get("stream")
     if isinstance(reply, StreamReply):
@@ -288,7 +299,9 @@ def checked_stream(name: str, place: Place, profile: str) -> tuple[Path, tuple[b
     """The blocks of the recorded stream file ``name``, after checking it is a valid stream of the profile."""
     path = place.path.parent / name
     if Path(name).name != name or name in (".", "..") or "\\" in name:
-        raise place.error("/reply/stream", f"{name!r}: must be the name of a file next to the scenario file, without a folder")
+        raise place.error(
+            "/reply/stream", f"{name!r}: must be the name of a file next to the scenario file, without a folder"
+        )
     try:
         data = path.read_bytes()
     except OSError:
@@ -312,13 +325,19 @@ def check_schema(raw: Any, place: Place) -> None:
 
 def describe(error: ValidationError) -> tuple[str, str]:
     """The pointer and message for one schema error: the leaf for unions, a plain sentence for "exactly one of"."""
-    alternatives = [branch.get("required", [None])[0] for branch in error.validator_value] if error.validator == "oneOf" else []
+    alternatives = (
+        [branch.get("required", [None])[0] for branch in error.validator_value] if error.validator == "oneOf" else []
+    )
     if alternatives and all(alternatives) and all(set(branch) == {"required"} for branch in error.validator_value):
         present = [name for name in alternatives if name in error.instance]
         found = f" (found {', '.join(present)})" if present else ""
         return to_pointer(error.absolute_path), f"needs exactly one of {', '.join(alternatives)}{found}"
     if error.validator == "dependentRequired":
-        key = next(k for k, needs in error.validator_value.items() if k in error.instance and not all(n in error.instance for n in needs))
+        key = next(
+            k
+            for k, needs in error.validator_value.items()
+            if k in error.instance and not all(n in error.instance for n in needs)
+        )
         return to_pointer([*error.absolute_path, key]), f"goes only with {', '.join(error.validator_value[key])}"
     violation = min(violations_from([error]))
     return violation.path, violation.message

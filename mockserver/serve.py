@@ -106,10 +106,22 @@ def envelope_channel(profile: str) -> type:
 def serve(app: Any, *, host: str, port: int, threads: int = 8, channel_timeout: int = 30) -> None:
     """Serve ``app`` until SIGINT or SIGTERM."""
     config = app.config["MOCK"]
-    server: Any = create_server(app, host=host, port=port, threads=threads, channel_timeout=channel_timeout, max_body_bytes=config.max_body_bytes)
+    server: Any = create_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        channel_timeout=channel_timeout,
+        max_body_bytes=config.max_body_bytes,
+    )
     bound_port = server.effective_port
-    log.info("mock gateway (%s profile) listening on http://%s:%s/v1", config.profile, server.effective_host, bound_port)
-    print(f"Serving on http://{server.effective_host}:{bound_port}/v1 (profile {config.profile}); Ctrl-C to stop", flush=True)
+    log.info(
+        "mock gateway (%s profile) listening on http://%s:%s/v1", config.profile, server.effective_host, bound_port
+    )
+    print(
+        f"Serving on http://{server.effective_host}:{bound_port}/v1 (profile {config.profile}); Ctrl-C to stop",
+        flush=True,
+    )
     run_until_signal(server)
 
 

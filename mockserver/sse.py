@@ -42,7 +42,9 @@ def split_text(text: str, rng: random.Random) -> list[str]:
     return chunks
 
 
-def response_events(response: dict[str, Any], *, reasoning_family: str = "summary", chunker: Chunker | None = None) -> Iterator[dict[str, Any]]:
+def response_events(
+    response: dict[str, Any], *, reasoning_family: str = "summary", chunker: Chunker | None = None
+) -> Iterator[dict[str, Any]]:
     """Every event of the stream for ``response``, numbered from 0."""
     chunker = chunker or (lambda text: split_text(text, random.Random(0)))
     events = _lifecycle_start(response)
@@ -56,7 +58,10 @@ def response_events(response: dict[str, Any], *, reasoning_family: str = "summar
 def _lifecycle_start(response: dict[str, Any]) -> list[dict[str, Any]]:
     pending = {k: v for k, v in response.items() if k not in ("usage", "completed_at")}
     pending.update(status="in_progress", output=[])
-    return [{"type": "response.created", "response": pending}, {"type": "response.in_progress", "response": copy.deepcopy(pending)}]
+    return [
+        {"type": "response.created", "response": pending},
+        {"type": "response.in_progress", "response": copy.deepcopy(pending)},
+    ]
 
 
 def _item_events(item: dict[str, Any], index: int, family: str, chunker: Chunker) -> list[dict[str, Any]]:
@@ -89,7 +94,9 @@ def _reasoning_events(item: dict[str, Any], index: int, family: str, chunker: Ch
             events.append({"type": "response.reasoning_text.done", **where, "text": text})
             continue
         at = {**where, "summary_index": summary_index}
-        events.append({"type": "response.reasoning_summary_part.added", **at, "part": {"type": "summary_text", "text": ""}})
+        events.append(
+            {"type": "response.reasoning_summary_part.added", **at, "part": {"type": "summary_text", "text": ""}}
+        )
         events += [{"type": "response.reasoning_summary_text.delta", **at, "delta": d} for d in chunker(text)]
         events.append({"type": "response.reasoning_summary_text.done", **at, "text": text})
         events.append({"type": "response.reasoning_summary_part.done", **at, "part": part})
@@ -106,7 +113,9 @@ def _message_events(item: dict[str, Any], index: int, chunker: Chunker) -> list[
             continue
         empty = {**part, "text": ""}
         events.append({"type": "response.content_part.added", **at, "part": empty})
-        events += [{"type": "response.output_text.delta", **at, "delta": d, "logprobs": []} for d in chunker(part["text"])]
+        events += [
+            {"type": "response.output_text.delta", **at, "delta": d, "logprobs": []} for d in chunker(part["text"])
+        ]
         events.append({"type": "response.output_text.done", **at, "text": part["text"], "logprobs": []})
         events.append({"type": "response.content_part.done", **at, "part": part})
     return events
@@ -115,7 +124,9 @@ def _message_events(item: dict[str, Any], index: int, chunker: Chunker) -> list[
 def _function_call_events(item: dict[str, Any], index: int, chunker: Chunker) -> list[dict[str, Any]]:
     at = {"item_id": item.get("id", item["call_id"]), "output_index": index}
     events = [{"type": "response.function_call_arguments.delta", **at, "delta": d} for d in chunker(item["arguments"])]
-    events.append({"type": "response.function_call_arguments.done", **at, "name": item["name"], "arguments": item["arguments"]})
+    events.append(
+        {"type": "response.function_call_arguments.done", **at, "name": item["name"], "arguments": item["arguments"]}
+    )
     return events
 
 

@@ -100,10 +100,14 @@ class SQLiteStore:
         return f"sqlite:///{self.path}"
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=self.BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=True)
+        conn = sqlite3.connect(
+            self.path, timeout=self.BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=True
+        )
         conn.execute(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across crashes of the process, enough for a mock
+        conn.execute(
+            "PRAGMA synchronous=NORMAL"
+        )  # WAL + NORMAL: durable across crashes of the process, enough for a mock
         return conn
 
     def _conn(self) -> sqlite3.Connection:
@@ -132,7 +136,10 @@ class SQLiteStore:
             conn.execute("INSERT INTO responses (id, record) VALUES (?, ?)", (response_id, text))
             (count,) = conn.execute("SELECT n FROM meta WHERE name = 'count'").fetchone()
             if count > self.max_items:
-                conn.execute("DELETE FROM responses WHERE seq IN (SELECT seq FROM responses ORDER BY seq LIMIT ?)", (count - self.max_items,))
+                conn.execute(
+                    "DELETE FROM responses WHERE seq IN (SELECT seq FROM responses ORDER BY seq LIMIT ?)",
+                    (count - self.max_items,),
+                )
 
         self._write(statements)
 
@@ -155,7 +162,12 @@ class SQLiteStore:
 
     def set_value(self, name: str, value: Any) -> None:
         text = json.dumps(value, ensure_ascii=False)
-        self._write(lambda conn: conn.execute("INSERT INTO kv (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, text)))
+        self._write(
+            lambda conn: conn.execute(
+                "INSERT INTO kv (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                (name, text),
+            )
+        )
 
     def incr(self, name: str, amount: int = 1) -> int:
         def statements(conn: sqlite3.Connection) -> int:
@@ -226,7 +238,9 @@ return 1
         self.max_items = max_items
         self.prefix = prefix
         self.client = redis.Redis.from_url(url.split("?")[0], socket_timeout=10, socket_connect_timeout=5)
-        self._records, self._order, self._seq, self._values = (f"{prefix}:{name}" for name in ("records", "order", "seq", "values"))
+        self._records, self._order, self._seq, self._values = (
+            f"{prefix}:{name}" for name in ("records", "order", "seq", "values")
+        )
         self._put = self.client.register_script(self._PUT)
         try:
             self.client.ping()

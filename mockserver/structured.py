@@ -93,7 +93,9 @@ def object_schemas(node: Any, context: tuple[str, ...]) -> list[tuple[tuple[str,
     return found
 
 
-def structured_text(request: dict[str, Any], user_text: str, rng: random.Random, *, tool_result: str | None = None) -> str | None:
+def structured_text(
+    request: dict[str, Any], user_text: str, rng: random.Random, *, tool_result: str | None = None
+) -> str | None:
     """The reply text as JSON when the request asks for a JSON format; None for plain text."""
     fmt = text_format(request)
     if fmt.get("type") == "json_schema":

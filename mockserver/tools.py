@@ -45,14 +45,18 @@ def check_tools(request: dict[str, Any], *, enforce_strict: bool) -> None:
             continue
         problem = schema_problem(tool["parameters"], strict=enforce_strict and tool.get("strict") is True)
         if problem:
-            raise ApiError("invalid_function_parameters", param=f"tools[{index}].parameters", target=tool["name"], detail=problem)
+            raise ApiError(
+                "invalid_function_parameters", param=f"tools[{index}].parameters", target=tool["name"], detail=problem
+            )
     choice = request.get("tool_choice")
     if isinstance(choice, dict) and choice.get("type") == "function":
         if not any(tool["name"] == choice["name"] for tool in tools):
             raise ApiError("unknown_tool_choice", detail=choice["name"])
 
 
-def function_calls(request: dict[str, Any], conversation: list[dict[str, Any]], rng: random.Random, prefixes: dict[str, str]) -> list[dict[str, Any]]:
+def function_calls(
+    request: dict[str, Any], conversation: list[dict[str, Any]], rng: random.Random, prefixes: dict[str, str]
+) -> list[dict[str, Any]]:
     """The ``function_call`` items of this turn (often none)."""
     tools = function_tools(request)
     choice = request.get("tool_choice", "auto")

@@ -65,10 +65,19 @@ def serve_workers(app: Any, *, host: str, port: int, workers: int, threads: int 
     sock = listening_socket(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-    log.info("mock gateway (%s profile) listening on http://%s:%s/v1 with %d workers", config.profile, shown, bound_port, workers)
+    log.info(
+        "mock gateway (%s profile) listening on http://%s:%s/v1 with %d workers",
+        config.profile,
+        shown,
+        bound_port,
+        workers,
+    )
     _close_store_connections(store)
     supervisor = _Supervisor(app, sock, workers=workers, threads=threads, channel_timeout=channel_timeout)
-    print(f"Serving on http://{shown}:{bound_port}/v1 (profile {config.profile}, {workers} workers); Ctrl-C to stop", flush=True)
+    print(
+        f"Serving on http://{shown}:{bound_port}/v1 (profile {config.profile}, {workers} workers); Ctrl-C to stop",
+        flush=True,
+    )
     try:
         return supervisor.run()
     finally:
@@ -162,7 +171,13 @@ def _worker(app: Any, sock: socket.socket, number: int, *, threads: int, channel
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
     _name_the_process_in_logs()
-    server = create_server(app, sockets=[sock], threads=threads, channel_timeout=channel_timeout, max_body_bytes=app.config["MOCK"].max_body_bytes)
+    server = create_server(
+        app,
+        sockets=[sock],
+        threads=threads,
+        channel_timeout=channel_timeout,
+        max_body_bytes=app.config["MOCK"].max_body_bytes,
+    )
     log.info("worker %d (pid %d) serving", number, os.getpid())
     run_until_signal(server)
     return 0

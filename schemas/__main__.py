@@ -30,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m schemas", description="Check JSON files against the /v1/responses contract.")
+    parser = argparse.ArgumentParser(
+        prog="python -m schemas", description="Check JSON files against the /v1/responses contract."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("validate", help="validate files; exit 1 listing each violation")
     check.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE, help="which contract (default: gateway)")

@@ -65,31 +65,89 @@ ENTRY_POINTS: dict[str, tuple[str, str]] = {
 # --- keyword tables -------------------------------------------------------
 
 #: keywords whose value is one subschema
-_ONE_SUBSCHEMA = frozenset({
-    "items", "additionalProperties", "unevaluatedProperties", "unevaluatedItems",
-    "not", "if", "then", "else", "contains", "propertyNames",
-})
+_ONE_SUBSCHEMA = frozenset(
+    {
+        "items",
+        "additionalProperties",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+        "not",
+        "if",
+        "then",
+        "else",
+        "contains",
+        "propertyNames",
+    }
+)
 #: keywords whose value maps names to subschemas
 _SUBSCHEMA_MAP = frozenset({"properties", "patternProperties", "dependentSchemas"})
 #: keywords whose value is a list of subschemas
 _SUBSCHEMA_LIST = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
 #: assertion keywords copied unchanged
-_PLAIN = frozenset({
-    "type", "enum", "const", "required", "minimum", "maximum", "exclusiveMinimum",
-    "exclusiveMaximum", "multipleOf", "minLength", "maxLength", "pattern", "minItems",
-    "maxItems", "uniqueItems", "minProperties", "maxProperties", "dependentRequired",
-})
+_PLAIN = frozenset(
+    {
+        "type",
+        "enum",
+        "const",
+        "required",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "minProperties",
+        "maxProperties",
+        "dependentRequired",
+    }
+)
 #: prose, SDK hints and OpenAPI-only keywords: dropped (we must not copy OpenAI's prose)
-_DROPPED = frozenset({
-    "description", "title", "example", "examples", "default", "deprecated", "discriminator",
-    "$comment", "$recursiveAnchor", "readOnly", "writeOnly", "externalDocs", "xml",
-})
+_DROPPED = frozenset(
+    {
+        "description",
+        "title",
+        "example",
+        "examples",
+        "default",
+        "deprecated",
+        "discriminator",
+        "$comment",
+        "$recursiveAnchor",
+        "readOnly",
+        "writeOnly",
+        "externalDocs",
+        "xml",
+    }
+)
 #: formats registered by JSON Schema 2020-12; others (unixtime, float) are dropped
-_STANDARD_FORMATS = frozenset({
-    "date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname",
-    "ipv4", "ipv6", "uri", "uri-reference", "iri", "iri-reference", "uuid", "uri-template",
-    "json-pointer", "relative-json-pointer", "regex",
-})
+_STANDARD_FORMATS = frozenset(
+    {
+        "date-time",
+        "date",
+        "time",
+        "duration",
+        "email",
+        "idn-email",
+        "hostname",
+        "idn-hostname",
+        "ipv4",
+        "ipv6",
+        "uri",
+        "uri-reference",
+        "iri",
+        "iri-reference",
+        "uuid",
+        "uri-template",
+        "json-pointer",
+        "relative-json-pointer",
+        "regex",
+    }
+)
 
 
 # --- step 1: clean one component into plain JSON Schema --------------------
@@ -259,8 +317,10 @@ class UnionTranslator:
             owners = tuple(i for i, b in enumerate(branches) if value in b.values)
             classes.setdefault(owners, []).append(value)
         rules = [
-            {"if": {"properties": {"type": _one_of_values(vals)}, "required": ["type"]},
-             "then": self._any_of_branches([branches[i] for i in owners], where)}
+            {
+                "if": {"properties": {"type": _one_of_values(vals)}, "required": ["type"]},
+                "then": self._any_of_branches([branches[i] for i in owners], where),
+            }
             for owners, vals in classes.items()
         ]
         untyped = [b for b in branches if not b.type_required]
@@ -478,7 +538,7 @@ def request_document(spec: dict[str, Any], known_parameters: list[str]) -> dict[
         " Beyond the spec: model and input are required (CreateResponse requires nothing, but the"
         " openai SDK's responses.stream() insists on both); max_tokens is accepted as the gateway's"
         " documented alias (both profiles accept it); unknown parameters are rejected, as OpenAI"
-        " does (\"Unknown parameter\")."
+        ' does ("Unknown parameter").'
     )
     document["required"] = ["model", "input"]
     properties: dict[str, Any] = {name: True for name in known_parameters}
@@ -565,7 +625,8 @@ def stale_files(files: dict[str, dict[str, Any]], out_dir: Path) -> list[str]:
     """Names of files on disk that differ from (or are missing from) a fresh derivation."""
     on_disk = {p.name for p in out_dir.glob("*.schema.json")}
     differing = [
-        name for name, document in sorted(files.items())
+        name
+        for name, document in sorted(files.items())
         if not (out_dir / name).is_file() or (out_dir / name).read_text(encoding="utf-8") != render(document)
     ]
     return differing + sorted(on_disk - set(files))
@@ -585,11 +646,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"out of date: {args.out / name}", file=sys.stderr)
         return 1 if stale else 0
     changed = write(files, args.out)
-    print(f"{len(files)} files in {args.out} ({len(changed)} changed); "
-          f"{len(files[COMPONENTS_FILE]['$defs'])} components; unions: {len(log.discriminated)} discriminated, "
-          f"{len(log.grouped)} discriminated with overlapping values, {len(log.any_of)} anyOf")
+    print(
+        f"{len(files)} files in {args.out} ({len(changed)} changed); "
+        f"{len(files[COMPONENTS_FILE]['$defs'])} components; unions: {len(log.discriminated)} discriminated, "
+        f"{len(log.grouped)} discriminated with overlapping values, {len(log.any_of)} anyOf"
+    )
     return 0
-
 
 
 if __name__ == "__main__":

@@ -17,8 +17,20 @@ from typing import Any
 from .loader import DEFAULT_PROFILE
 from .validation import validate
 
-LIFECYCLE = ("response.created", "response.in_progress", "response.queued", "response.completed", "response.incomplete", "response.failed")
-TERMINAL = {"response.completed": "completed", "response.incomplete": "incomplete", "response.failed": "failed", "error": None}
+LIFECYCLE = (
+    "response.created",
+    "response.in_progress",
+    "response.queued",
+    "response.completed",
+    "response.incomplete",
+    "response.failed",
+)
+TERMINAL = {
+    "response.completed": "completed",
+    "response.incomplete": "incomplete",
+    "response.failed": "failed",
+    "error": None,
+}
 #: Delta and done events whose text reassembles, with the key of the part they belong to.
 TEXT_EVENTS = {
     "response.output_text.delta": ("text", "content_index"),
@@ -118,10 +130,26 @@ def validate_sse(text: str | bytes, profile: str = DEFAULT_PROFILE) -> list[Stre
     parsed = parse_sse(text)
     problems = [StreamViolation(e.index, e.event, "json", e.error) for e in parsed.events if e.error]
     if parsed.unterminated is not None:
-        problems.append(StreamViolation(len(parsed.events), None, "unterminated", "the last event has no blank line after it; clients drop it"))
+        problems.append(
+            StreamViolation(
+                len(parsed.events), None, "unterminated", "the last event has no blank line after it; clients drop it"
+            )
+        )
     for event in parsed.events:
-        if event.json is not None and event.event is not None and isinstance(event.json, dict) and event.event != event.json.get("type"):
-            problems.append(StreamViolation(event.index, event.json.get("type"), "event_name", f"'event: {event.event}' does not match the JSON type"))
+        if (
+            event.json is not None
+            and event.event is not None
+            and isinstance(event.json, dict)
+            and event.event != event.json.get("type")
+        ):
+            problems.append(
+                StreamViolation(
+                    event.index,
+                    event.json.get("type"),
+                    "event_name",
+                    f"'event: {event.event}' does not match the JSON type",
+                )
+            )
     events = [e.json for e in parsed.events if e.error is None]
     return problems + validate_stream(events, profile)
 
@@ -131,7 +159,9 @@ def first_violation(events: list[dict[str, Any]], profile: str = DEFAULT_PROFILE
     return found[0] if found else None
 
 
-def validate_stream(events: Iterable[dict[str, Any] | SSEEvent], profile: str = DEFAULT_PROFILE) -> list[StreamViolation]:
+def validate_stream(
+    events: Iterable[dict[str, Any] | SSEEvent], profile: str = DEFAULT_PROFILE
+) -> list[StreamViolation]:
     """Every broken rule in a sequence of parsed events (the first per event)."""
     checker = _StreamChecker(profile)
     for index, event in enumerate(events):
@@ -171,7 +201,9 @@ class _StreamChecker:
             self.next_sequence = number + 1
         schema_problems = validate(event, "event", self.profile)
         if schema_problems:
-            if kind in TERMINAL or kind == "error":  # a malformed terminal event still ends the stream: one report, not two
+            if (
+                kind in TERMINAL or kind == "error"
+            ):  # a malformed terminal event still ends the stream: one report, not two
                 self.terminal_at, self.final_type = index, kind
             first = schema_problems[0]
             return fail("schema", first.message, first.path)
@@ -197,12 +229,18 @@ class _StreamChecker:
         if self.response_id is None:
             self.response_id = response_id
         elif response_id != self.response_id:
-            return fail("lifecycle_id", f"response.id {response_id!r} differs from {self.response_id!r}", "/response/id")
+            return fail(
+                "lifecycle_id", f"response.id {response_id!r} differs from {self.response_id!r}", "/response/id"
+            )
         if event["type"] in TERMINAL:
             self.terminal_at, self.final, self.final_type = index, event["response"], event["type"]
             expected = TERMINAL[event["type"]]
             if event["response"].get("status") != expected:
-                return fail("terminal_status", f"{event['type']} carries status {event['response'].get('status')!r}", "/response/status")
+                return fail(
+                    "terminal_status",
+                    f"{event['type']} carries status {event['response'].get('status')!r}",
+                    "/response/status",
+                )
         return None
 
     def _item_added(self, event: dict[str, Any], fail: Any) -> StreamViolation | None:
@@ -216,7 +254,9 @@ class _StreamChecker:
     def _item_done(self, event: dict[str, Any], fail: Any) -> StreamViolation | None:
         position = event["output_index"]
         if position not in self.open_items:
-            return fail("item_order", f"output item {position} is done but was not added or is already done", "/output_index")
+            return fail(
+                "item_order", f"output item {position} is done but was not added or is already done", "/output_index"
+            )
         self.open_items.discard(position)
         item = event["item"]
         self.done_items.append((position, item))
@@ -227,10 +267,14 @@ class _StreamChecker:
         if position is None:
             return None
         if position not in self.open_items:
-            return fail("item_order", f"{kind} refers to output_index {position}, which is not an open item", "/output_index")
+            return fail(
+                "item_order", f"{kind} refers to output_index {position}, which is not an open item", "/output_index"
+            )
         item_id = self.items[position].get("id")
         if "item_id" in event and item_id is not None and event["item_id"] != item_id:
-            return fail("item_id", f"item_id {event['item_id']!r} is not the id of item {position} ({item_id!r})", "/item_id")
+            return fail(
+                "item_id", f"item_id {event['item_id']!r} is not the id of item {position} ({item_id!r})", "/item_id"
+            )
         if kind in PART_ADDED:
             self.parts.add((position, kind, event[PART_ADDED[kind]]))
             return None
@@ -246,7 +290,10 @@ class _StreamChecker:
             return None
         done_text = event["arguments"] if family == "arguments" else event["text"]
         if self.texts.get(key, "") != done_text:
-            return fail("text_reassembly", f"the deltas ({_clip(self.texts.get(key, ''))}) do not join into the done text ({_clip(done_text)})")
+            return fail(
+                "text_reassembly",
+                f"the deltas ({_clip(self.texts.get(key, ''))}) do not join into the done text ({_clip(done_text)})",
+            )
         self.texts[key] = done_text
         return None
 
@@ -268,7 +315,11 @@ class _StreamChecker:
             expected[(position, "arguments", None)] = item.get("arguments", "")
         for key, text in expected.items():
             if self.texts.get(key, "") != text:
-                return fail("text_reassembly", f"item {position}'s text ({_clip(text)}) is not what its deltas built ({_clip(self.texts.get(key, ''))})", "/item")
+                return fail(
+                    "text_reassembly",
+                    f"item {position}'s text ({_clip(text)}) is not what its deltas built ({_clip(self.texts.get(key, ''))})",
+                    "/item",
+                )
         return None
 
     def finish(self) -> None:
@@ -276,15 +327,37 @@ class _StreamChecker:
             self.violations.append(StreamViolation(-1, None, "empty", "the stream has no events"))
             return
         if self.terminal_at is None:
-            self.violations.append(StreamViolation(-1, None, "terminal_missing", "the stream ends without response.completed, response.incomplete, response.failed or error"))
+            self.violations.append(
+                StreamViolation(
+                    -1,
+                    None,
+                    "terminal_missing",
+                    "the stream ends without response.completed, response.incomplete, response.failed or error",
+                )
+            )
             return
         if self.final is None or self.final_type == "error":
             return
         if self.open_items and self.final_type != "response.failed":  # a failure may cut an item short
-            self.violations.append(StreamViolation(self.terminal_at, self.final_type, "item_order", f"output items {sorted(self.open_items)} never finished"))
+            self.violations.append(
+                StreamViolation(
+                    self.terminal_at,
+                    self.final_type,
+                    "item_order",
+                    f"output items {sorted(self.open_items)} never finished",
+                )
+            )
         done = [item for _, item in sorted(self.done_items, key=lambda pair: pair[0])]
         if done != self.final.get("output", []):
-            self.violations.append(StreamViolation(self.terminal_at, self.final_type, "final_output", "the final response's output differs from the items streamed", "/response/output"))
+            self.violations.append(
+                StreamViolation(
+                    self.terminal_at,
+                    self.final_type,
+                    "final_output",
+                    "the final response's output differs from the items streamed",
+                    "/response/output",
+                )
+            )
 
 
 def _part_added_for(family: str) -> str:

@@ -143,10 +143,7 @@ def _unexpected_properties(error: ValidationError) -> list[str]:
         return [name for name in error.instance if f"'{name}'" in error.message] or list(error.instance)
     import re
 
-    return [
-        name for name in error.instance
-        if name not in known and not any(re.search(p, name) for p in patterns)
-    ]
+    return [name for name in error.instance if name not in known and not any(re.search(p, name) for p in patterns)]
 
 
 def _short_message(error: ValidationError) -> str:

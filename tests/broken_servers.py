@@ -38,7 +38,9 @@ def _edit_replies(edit: Callable[[dict[str, Any]], None], profile: str, api_keys
     return app
 
 
-def _edit_streams(edit: Callable[[list[dict[str, Any]]], list[dict[str, Any]]], profile: str, api_keys: Iterable[str]) -> Flask:
+def _edit_streams(
+    edit: Callable[[list[dict[str, Any]]], list[dict[str, Any]]], profile: str, api_keys: Iterable[str]
+) -> Flask:
     """The mock, with ``edit`` applied to the events of every stream."""
     app = _mock(profile, api_keys)
 
@@ -47,7 +49,9 @@ def _edit_streams(edit: Callable[[list[dict[str, Any]]], list[dict[str, Any]]], 
         if response.is_streamed:
             raw = b"".join(response.response).decode()
             events = [json.loads(block.split("data: ", 1)[1]) for block in raw.split("\n\n") if "data: " in block]
-            encoded = "".join(f"event: {e['type']}\ndata: {json.dumps(e, ensure_ascii=False)}\n\n" for e in edit(events))
+            encoded = "".join(
+                f"event: {e['type']}\ndata: {json.dumps(e, ensure_ascii=False)}\n\n" for e in edit(events)
+            )
             response.response = [encoded.encode()]
         return response
 
@@ -77,14 +81,18 @@ def wrong_type(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
 
 
 def usage_does_not_add_up(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
-    return _edit_replies(lambda body: body["usage"].__setitem__("total_tokens", body["usage"]["total_tokens"] + 1), profile, api_keys)
+    return _edit_replies(
+        lambda body: body["usage"].__setitem__("total_tokens", body["usage"]["total_tokens"] + 1), profile, api_keys
+    )
 
 
 def failed_under_200(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
     """Upstream rate limiting as the gateway passes it on: HTTP 200, ``status: "failed"``."""
 
     def fail(body: dict[str, Any]) -> None:
-        body.update(status="failed", output=[], error={"code": "server_error", "message": "Requests rate limit exceeded"})
+        body.update(
+            status="failed", output=[], error={"code": "server_error", "message": "Requests rate limit exceeded"}
+        )
 
     return _edit_replies(fail, profile, api_keys)
 
@@ -99,7 +107,9 @@ def server_error_on_some_input(profile: str = "gateway", api_keys: Iterable[str]
     @app.before_request
     def _crash() -> Any:
         if request.method == "POST" and _CJK.search(request.get_data(as_text=True) or ""):
-            return Response('{"error": {"message": "boom", "type": "server_error"}}', status=500, mimetype="application/json")
+            return Response(
+                '{"error": {"message": "boom", "type": "server_error"}}', status=500, mimetype="application/json"
+            )
         return None
 
     return app
@@ -182,8 +192,15 @@ def does_not_store(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Fl
     @app.after_request
     def _forget(response: Response) -> Response:
         if request.method == "GET" and request.path.startswith("/v1/responses/") and response.status_code == 200:
-            status, body = behaviour(profile).error_body("not_found", request_id="-", id=request.path.rsplit("/", 1)[-1])
-            return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json", headers={behaviour(profile).request_id_header: "-"})
+            status, body = behaviour(profile).error_body(
+                "not_found", request_id="-", id=request.path.rsplit("/", 1)[-1]
+            )
+            return Response(
+                json.dumps(body, ensure_ascii=False),
+                status=status,
+                mimetype="application/json",
+                headers={behaviour(profile).request_id_header: "-"},
+            )
         return response
 
     return app

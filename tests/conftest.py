@@ -40,6 +40,7 @@ WEATHER = {
     "strict": True,
 }
 
+
 def stream_text(sdk, **request):
     """Stream a reply with the SDK's stream helper: its text deltas and the final response."""
     deltas = []

@@ -12,8 +12,27 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-NAMES = st.sampled_from(["name", "city", "location", "query", "count", "price", "tags", "items", "when", "note", "id", "score", "level", "email"])
-PATTERNS = st.sampled_from([r"^[A-Z]{2}-\d{3}$", r"^[a-z]+$", r"^\d{4}-\d{2}-\d{2}$", r"^(red|green|blue)$", r"^[\u4e00-\u9fff]{1,4}$"])
+NAMES = st.sampled_from(
+    [
+        "name",
+        "city",
+        "location",
+        "query",
+        "count",
+        "price",
+        "tags",
+        "items",
+        "when",
+        "note",
+        "id",
+        "score",
+        "level",
+        "email",
+    ]
+)
+PATTERNS = st.sampled_from(
+    [r"^[A-Z]{2}-\d{3}$", r"^[a-z]+$", r"^\d{4}-\d{2}-\d{2}$", r"^(red|green|blue)$", r"^[\u4e00-\u9fff]{1,4}$"]
+)
 FORMATS = st.sampled_from(["date", "date-time", "email", "uuid", "ipv4", "uri", "time"])
 
 
@@ -28,7 +47,10 @@ def string_schemas(draw: st.DrawFn) -> dict[str, Any]:
     if kind == "format":
         return {"type": "string", "format": draw(FORMATS)}
     if kind == "enum":
-        return {"type": "string", "enum": draw(st.lists(st.text(min_size=1, max_size=8), min_size=1, max_size=4, unique=True))}
+        return {
+            "type": "string",
+            "enum": draw(st.lists(st.text(min_size=1, max_size=8), min_size=1, max_size=4, unique=True)),
+        }
     return {"type": "string"}
 
 
@@ -77,17 +99,23 @@ def json_schemas(*, root_object: bool = True, strict: bool = False) -> st.Search
             st.integers(0, 3),
         )
         objects = st.dictionaries(NAMES, children, min_size=1, max_size=4).flatmap(
-            lambda props: st.lists(st.sampled_from(sorted(props)), unique=True).map(lambda req: object_schema(props, strict=strict, required=req))
+            lambda props: st.lists(st.sampled_from(sorted(props)), unique=True).map(
+                lambda req: object_schema(props, strict=strict, required=req)
+            )
         )
         unions = st.lists(children, min_size=2, max_size=3).map(lambda branches: {"anyOf": branches})
-        nullable = children.filter(lambda s: isinstance(s.get("type"), str) and s["type"] != "null").map(lambda s: {**s, "type": [s["type"], "null"]})
+        nullable = children.filter(lambda s: isinstance(s.get("type"), str) and s["type"] != "null").map(
+            lambda s: {**s, "type": [s["type"], "null"]}
+        )
         return st.one_of(arrays, objects, unions, nullable)
 
     tree = st.recursive(SCALARS, extend, max_leaves=12)
     if not root_object:
         return tree
     roots = st.dictionaries(NAMES, tree, min_size=1, max_size=5).flatmap(
-        lambda props: st.lists(st.sampled_from(sorted(props)), unique=True).map(lambda req: object_schema(props, strict=strict, required=req))
+        lambda props: st.lists(st.sampled_from(sorted(props)), unique=True).map(
+            lambda req: object_schema(props, strict=strict, required=req)
+        )
     )
     return st.one_of(roots, roots.map(with_defs))
 
@@ -95,4 +123,8 @@ def json_schemas(*, root_object: bool = True, strict: bool = False) -> st.Search
 def with_defs(schema: dict[str, Any]) -> dict[str, Any]:
     """The same schema with its first property moved to ``$defs`` and referenced, as Pydantic writes nested models."""
     name = next(iter(schema["properties"]))
-    return {**schema, "$defs": {"Part": schema["properties"][name]}, "properties": {**schema["properties"], name: {"$ref": "#/$defs/Part"}}}
+    return {
+        **schema,
+        "$defs": {"Part": schema["properties"][name]},
+        "properties": {**schema["properties"], name: {"$ref": "#/$defs/Part"}},
+    }

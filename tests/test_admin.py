@@ -41,7 +41,12 @@ def test_responses_lists_stored_ones_newest_first(mock):
     create(mock, store=False)
     listed = mock.get("/__mock__/responses").get_json()
     assert [r["id"] for r in listed["data"]] == [second["id"], first["id"]] and listed["total"] == 2
-    assert listed["data"][0] == {"id": second["id"], "status": "completed", "model": "qwen3.6-plus", "created_at": second["created_at"]}
+    assert listed["data"][0] == {
+        "id": second["id"],
+        "status": "completed",
+        "model": "qwen3.6-plus",
+        "created_at": second["created_at"],
+    }
     assert [r["id"] for r in mock.get("/__mock__/responses?limit=1").get_json()["data"]] == [second["id"]]
 
 
@@ -59,7 +64,10 @@ def test_reset_forgets_responses_and_key_usage():
 
 
 def test_reset_restarts_scenario_and_fault_counts(mock):
-    limited = {**REQUEST, "metadata": {"case": "rate-limit"}}  # fixtures/scenarios/rate-limited.json: 429 twice, then the generator
+    limited = {
+        **REQUEST,
+        "metadata": {"case": "rate-limit"},
+    }  # fixtures/scenarios/rate-limited.json: 429 twice, then the generator
     assert [mock.post("/v1/responses", json=limited).status_code for _ in range(3)] == [429, 429, 200]
     faulty = {"X-Mock-Fault": "status=503, times=1"}
     assert [mock.post("/v1/responses", json=REQUEST, headers=faulty).status_code for _ in range(2)] == [503, 200]
@@ -89,7 +97,14 @@ def test_a_bad_seed_is_a_400_in_the_envelope(mock, body):
     assert mock.get("/__mock__/seed").get_json() == {"seed": 11}
 
 
-@pytest.mark.parametrize(("data", "content_type", "status"), [("[" * 200_000, "application/json", 400), ('{"seed": 3', "application/json", 400), ('{"seed": 3}', "text/plain", 415)])
+@pytest.mark.parametrize(
+    ("data", "content_type", "status"),
+    [
+        ("[" * 200_000, "application/json", 400),
+        ('{"seed": 3', "application/json", 400),
+        ('{"seed": 3}', "text/plain", 415),
+    ],
+)
 def test_a_hostile_seed_body_is_a_4xx_not_a_crash(mock, data, content_type, status):
     reply = mock.post("/__mock__/seed", data=data, content_type=content_type)
     assert reply.status_code == status and validate(reply.get_json(), "error", "gateway") == []
@@ -100,7 +115,10 @@ def test_requests_lists_recent_api_calls_with_bodies_and_no_key(mock):
     mock.get("/v1/responses/resp_missing")
     mock.get("/__mock__/health")
     entries = mock.get("/__mock__/requests").get_json()["data"]
-    assert [(e["method"], e["path"], e["status"]) for e in entries] == [("POST", "/v1/responses", 200), ("GET", "/v1/responses/resp_missing", 404)]
+    assert [(e["method"], e["path"], e["status"]) for e in entries] == [
+        ("POST", "/v1/responses", 200),
+        ("GET", "/v1/responses/resp_missing", 404),
+    ]
     assert entries[0]["body"]["metadata"] == {"case": "admin"}
     assert API_KEY not in json.dumps(entries) and "Authorization" not in json.dumps(entries)
     assert len(mock.get("/__mock__/requests?limit=1").get_json()["data"]) == 1
@@ -110,7 +128,9 @@ def test_config_shows_settings_with_keys_masked(mock):
     shown = mock.get("/__mock__/config")
     assert API_KEY not in shown.get_data(as_text=True)
     config = shown.get_json()
-    assert config["api_keys"] == [{"key": "sk-***", "models": [], "quota": None, "expires_at": None, "account_exhausted": False}]
+    assert config["api_keys"] == [
+        {"key": "sk-***", "models": [], "quota": None, "expires_at": None, "account_exhausted": False}
+    ]
     assert config["profile"] == "gateway" and config["scenarios_dir"].endswith("scenarios") and config["seed_now"] == 11
 
 
@@ -137,4 +157,6 @@ def test_admin_calls_hold_across_workers_sharing_a_store(tmp_path):
     one.post("/__mock__/seed", json={"seed": 77})
     assert two.get("/__mock__/seed").get_json() == {"seed": 77}
     two.post("/__mock__/reset")
-    assert one.get(f"/v1/responses/{stored['id']}").status_code == 404 and one.get("/__mock__/seed").get_json() == {"seed": 11}
+    assert one.get(f"/v1/responses/{stored['id']}").status_code == 404 and one.get("/__mock__/seed").get_json() == {
+        "seed": 11
+    }

@@ -34,8 +34,14 @@ pytest_plugins = ["pytester"]
 
 #: Environment that would point the suite somewhere else; cleared for every run.
 _CONTRACT_ENV = (
-    "CONTRACT_BASE_URL", "OPENAI_BASE_URL", "CONTRACT_API_KEY", "OPENAI_API_KEY", "CONTRACT_PROFILE",
-    "CONTRACT_BUDGET", "CONTRACT_MODELS", "CONTRACT_HYPOTHESIS_PROFILE",
+    "CONTRACT_BASE_URL",
+    "OPENAI_BASE_URL",
+    "CONTRACT_API_KEY",
+    "OPENAI_API_KEY",
+    "CONTRACT_PROFILE",
+    "CONTRACT_BUDGET",
+    "CONTRACT_MODELS",
+    "CONTRACT_HYPOTHESIS_PROFILE",
 )
 
 
@@ -49,7 +55,9 @@ def run_suite(pytester: pytest.Pytester, *args: str, env: dict[str, str] | None 
         for name, value in (env or {}).items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("PYTHONPATH", str(ROOT))
-        return pytester.runpytest_subprocess("--pyargs", "contract_tests", "-p", "no:cacheprovider", "-p", "no:randomly", *args, timeout=240)
+        return pytester.runpytest_subprocess(
+            "--pyargs", "contract_tests", "-p", "no:cacheprovider", "-p", "no:randomly", *args, timeout=240
+        )
     finally:
         monkeypatch.undo()
 
@@ -70,7 +78,13 @@ def test_suite_passes_in_process_against_the_mock(pytester: pytest.Pytester, pro
     assert_passed(result)
     result.stdout.fnmatch_lines([f"target: in-process (the mock), {profile} profile, models: qwen3.6-plus, *"])
     if profile == "gateway":  # the five documented deviations, summarised, not failed
-        result.stdout.fnmatch_lines(["OpenAI compatibility: * replies checked against the openai profile; deviations reported, not failed*", "  known (schemas/deviations.json):", "    /error  (* replies)*"])
+        result.stdout.fnmatch_lines(
+            [
+                "OpenAI compatibility: * replies checked against the openai profile; deviations reported, not failed*",
+                "  known (schemas/deviations.json):",
+                "    /error  (* replies)*",
+            ]
+        )
     else:
         assert "OpenAI compatibility" not in result.stdout.str()
 
@@ -103,7 +117,9 @@ def mock_server() -> Any:
     key = "sk-over-http-7d1c4e9a2b6f0c3e8a5d1b7f4c2e9a6b3d0f5c8e1a4b"
     process = subprocess.Popen(
         [sys.executable, "-m", "mockserver", "--port", str(port), "--api-key", key, "--quiet"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}/v1"
     try:
@@ -123,7 +139,17 @@ def test_suite_passes_over_http_against_a_mock_server(pytester: pytest.Pytester,
     url, key = mock_server
     junit = pytester.path / "contract.xml"
     # the mock's hypothesis profile: the same examples every run (the live one draws new ones each time)
-    result = run_suite(pytester, "--base-url", url, "--contract-budget", "500", "--contract-hypothesis-profile", "mock", f"--junitxml={junit}", env={"CONTRACT_API_KEY": key})
+    result = run_suite(
+        pytester,
+        "--base-url",
+        url,
+        "--contract-budget",
+        "500",
+        "--contract-hypothesis-profile",
+        "mock",
+        f"--junitxml={junit}",
+        env={"CONTRACT_API_KEY": key},
+    )
     assert_passed(result)
     result.stdout.fnmatch_lines([f"target: {url}, gateway profile, *", "requests: * of a budget of 500"])
     everything = result.stdout.str() + result.stderr.str() + junit.read_text()
@@ -134,7 +160,12 @@ def test_a_live_budget_skips_the_remaining_tests_with_a_clear_message(pytester: 
     result = run_suite(pytester, "--contract-budget", "6", "-rs")
     assert result.ret == 0
     assert result.parseoutcomes().get("skipped", 0) >= 5
-    result.stdout.fnmatch_lines(["requests: 6 of a budget of 6: request budget of 6 reached, the remaining tests were skipped*", "SKIPPED * request budget of 6 reached (--contract-budget)"])
+    result.stdout.fnmatch_lines(
+        [
+            "requests: 6 of a budget of 6: request budget of 6 reached, the remaining tests were skipped*",
+            "SKIPPED * request budget of 6 reached (--contract-budget)",
+        ]
+    )
 
 
 # --- the suite catches broken servers -----------------------------------------------------------
@@ -142,16 +173,43 @@ def test_a_live_budget_skips_the_remaining_tests_with_a_clear_message(pytester: 
 
 #: Servers that break one rule each (tests/broken_servers.py): the test that must fail and the finding it reports.
 BROKEN = {
-    "missing_required_field": ("test_generated_requests_get_valid_replies", "[schema] /created_at: required property is missing"),
+    "missing_required_field": (
+        "test_generated_requests_get_valid_replies",
+        "[schema] /created_at: required property is missing",
+    ),
     "wrong_type": ("test_generated_requests_get_valid_replies", "[schema] /created_at: * is not of type 'integer'"),
-    "usage_does_not_add_up": ("test_generated_requests_get_valid_replies", "[usage_arithmetic] /usage/total_tokens: * != input_tokens * + output_tokens *"),
-    "server_error_on_some_input": ("test_documented_request_succeeds_with_the_documented_shape", "[status_200] /: HTTP 500 for a valid request*"),
-    "missing_input_is_a_500": ("test_a_request_without_input_is_a_4xx_not_a_5xx", "[no_5xx] /: HTTP 500 for a client error (the gateway profile says 400)"),
-    "accepts_invalid_requests": ("test_invalid_requests_get_a_4xx_in_the_error_envelope", "[rejects_invalid] /: HTTP 200: the request was accepted, a 4xx was expected"),
-    "failed_under_200": ("test_generated_requests_get_valid_replies", "[failed_reply] /status: HTTP 200 but status 'failed' (server_error: Requests rate limit exceeded)"),
-    "max_tokens_caps_the_reply": ("test_max_tokens_takes_the_profiles_effect", "[max_tokens_effect] *max_tokens=16, which the gateway profile says has no effect"),
-    "stream_with_sequence_gap": ("test_generated_requests_stream_valid_events", "[stream.sequence_number] event #3 (*)/sequence_number: expected 3, got 4"),
-    "stream_deltas_do_not_reassemble": ("test_generated_requests_stream_valid_events", "[stream.text_reassembly] event #*"),
+    "usage_does_not_add_up": (
+        "test_generated_requests_get_valid_replies",
+        "[usage_arithmetic] /usage/total_tokens: * != input_tokens * + output_tokens *",
+    ),
+    "server_error_on_some_input": (
+        "test_documented_request_succeeds_with_the_documented_shape",
+        "[status_200] /: HTTP 500 for a valid request*",
+    ),
+    "missing_input_is_a_500": (
+        "test_a_request_without_input_is_a_4xx_not_a_5xx",
+        "[no_5xx] /: HTTP 500 for a client error (the gateway profile says 400)",
+    ),
+    "accepts_invalid_requests": (
+        "test_invalid_requests_get_a_4xx_in_the_error_envelope",
+        "[rejects_invalid] /: HTTP 200: the request was accepted, a 4xx was expected",
+    ),
+    "failed_under_200": (
+        "test_generated_requests_get_valid_replies",
+        "[failed_reply] /status: HTTP 200 but status 'failed' (server_error: Requests rate limit exceeded)",
+    ),
+    "max_tokens_caps_the_reply": (
+        "test_max_tokens_takes_the_profiles_effect",
+        "[max_tokens_effect] *max_tokens=16, which the gateway profile says has no effect",
+    ),
+    "stream_with_sequence_gap": (
+        "test_generated_requests_stream_valid_events",
+        "[stream.sequence_number] event #3 (*)/sequence_number: expected 3, got 4",
+    ),
+    "stream_deltas_do_not_reassemble": (
+        "test_generated_requests_stream_valid_events",
+        "[stream.text_reassembly] event #*",
+    ),
 }
 
 #: The mock in one profile, checked as the other: the envelope and status differences the suite must name.
@@ -192,11 +250,32 @@ def suite_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str]
 
     def run(job: tuple[str, str]) -> SuiteRun:
         factory, profile = job
-        command = [sys.executable, "-m", "pytest", "--pyargs", "contract_tests", "-p", "no:cacheprovider", "-p", "no:randomly",
-                   "--contract-app", f"tests.broken_servers:{factory}", "--profile", profile]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--pyargs",
+            "contract_tests",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            "--contract-app",
+            f"tests.broken_servers:{factory}",
+            "--profile",
+            profile,
+        ]
         if factory in BROKEN:
             command += ["-k", BROKEN[factory][0]]
-        done = subprocess.run(command, check=False, cwd=tmp_path_factory.mktemp(factory), env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            command,
+            check=False,
+            cwd=tmp_path_factory.mktemp(factory),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         return SuiteRun(done.returncode, pytest.LineMatcher(done.stdout.splitlines()), done.stdout + done.stderr)
 
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
@@ -211,13 +290,20 @@ def test_suite_catches_a_broken_server(suite_runs: dict[tuple[str, str], SuiteRu
     assert run.returncode == 1, run.text[-3000:]
     run.stdout.fnmatch_lines([f"FAILED *::{test_name}*"])
     run.stdout.fnmatch_lines(["  " + finding.replace("[", "[[]")])
-    run.stdout.fnmatch_lines(["request that broke it (answered HTTP *", "  curl -sS*-X POST http://127.0.0.1:8080/v1/responses -H 'Authorization: *sk-[*][*][*]'*"])
+    run.stdout.fnmatch_lines(
+        [
+            "request that broke it (answered HTTP *",
+            "  curl -sS*-X POST http://127.0.0.1:8080/v1/responses -H 'Authorization: *sk-[*][*][*]'*",
+        ]
+    )
     assert IN_PROCESS_KEY not in run.text
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("factory", "profile"), list(SWAPPED))
-def test_suite_tells_the_profiles_apart(suite_runs: dict[tuple[str, str], SuiteRun], factory: str, profile: str) -> None:
+def test_suite_tells_the_profiles_apart(
+    suite_runs: dict[tuple[str, str], SuiteRun], factory: str, profile: str
+) -> None:
     """A mock in one profile checked as the other fails, naming envelope and status differences."""
     run = suite_runs[(factory, profile)]
     assert run.returncode == 1, run.text[-3000:]
@@ -229,12 +315,21 @@ def test_suite_tells_the_profiles_apart(suite_runs: dict[tuple[str, str], SuiteR
 def test_strict_openai_fails_on_the_gateways_deviations(pytester: pytest.Pytester) -> None:
     result = run_suite(pytester, "--strict-openai", "-k", "documented_request_succeeds")
     assert result.ret == 1
-    result.stdout.fnmatch_lines(["  [[]openai_compat] /error: required property is missing", "*deviations failed (--strict-openai)"])
+    result.stdout.fnmatch_lines(
+        ["  [[]openai_compat] /error: required property is missing", "*deviations failed (--strict-openai)"]
+    )
 
 
 @pytest.mark.slow
 def test_a_target_that_does_not_store_skips_the_stateful_test(pytester: pytest.Pytester) -> None:
-    result = run_suite(pytester, "--contract-app", "tests.broken_servers:does_not_store", "-rs", "-k", "stored_response or unknown_response")
+    result = run_suite(
+        pytester,
+        "--contract-app",
+        "tests.broken_servers:does_not_store",
+        "-rs",
+        "-k",
+        "stored_response or unknown_response",
+    )
     assert result.ret == 0
     result.stdout.fnmatch_lines(["SKIPPED * the target does not store responses: GET right after create is a 404"])
 
@@ -244,7 +339,17 @@ def test_a_failing_report_never_contains_the_key(pytester: pytest.Pytester) -> N
     """Even with ``-l`` (locals in tracebacks), ``-rA``, ``-v`` and a JUnit file: the key is masked."""
     key = "sk-leakcheck-5f0e3d2c1b0a99887766554433221100ffeeddccbbaa"
     junit = pytester.path / "report.xml"
-    result = run_suite(pytester, "--contract-app", "tests.broken_servers:usage_does_not_add_up", "-l", "-rA", "-v", "--tb=long", f"--junitxml={junit}", env={"CONTRACT_API_KEY": key})
+    result = run_suite(
+        pytester,
+        "--contract-app",
+        "tests.broken_servers:usage_does_not_add_up",
+        "-l",
+        "-rA",
+        "-v",
+        "--tb=long",
+        f"--junitxml={junit}",
+        env={"CONTRACT_API_KEY": key},
+    )
     assert result.ret == 1
     written = result.stdout.str() + result.stderr.str() + junit.read_text()
     assert "[usage_arithmetic]" in written and f"Bearer {MASK}" in written
@@ -304,16 +409,32 @@ def test_the_documented_reply_keeps_every_rule(documented_request: dict, documen
     ("edit", "rule", "path"),
     [
         (lambda r: r["usage"].__setitem__("total_tokens", 1), "usage_arithmetic", "/usage/total_tokens"),
-        (lambda r: r["usage"]["output_tokens_details"].__setitem__("reasoning_tokens", 10_000), "usage_arithmetic", "/usage/output_tokens_details/reasoning_tokens"),
-        (lambda r: r["usage"]["x_details"][0].__setitem__("total_tokens", 1), "usage_arithmetic", "/usage/x_details/0/total_tokens"),
+        (
+            lambda r: r["usage"]["output_tokens_details"].__setitem__("reasoning_tokens", 10_000),
+            "usage_arithmetic",
+            "/usage/output_tokens_details/reasoning_tokens",
+        ),
+        (
+            lambda r: r["usage"]["x_details"][0].__setitem__("total_tokens", 1),
+            "usage_arithmetic",
+            "/usage/x_details/0/total_tokens",
+        ),
         (lambda r: r.__setitem__("completed_at", r["created_at"] - 1), "timestamps", "/completed_at"),
         (lambda r: r.__setitem__("id", "chatcmpl-1"), "id_prefix", "/id"),
         (lambda r: r["output"][1].__setitem__("id", "item_1"), "id_prefix", "/output/1/id"),
         (lambda r: r.__setitem__("model", "qwen-turbo"), "model_echo", "/model"),
         (lambda r: r.__setitem__("object", "chat.completion"), "object", "/object"),
         (lambda r: r.__setitem__("status", "incomplete"), "status_consistency", "/incomplete_details"),
-        (lambda r: r.__setitem__("incomplete_details", {"reason": "max_output_tokens"}), "status_consistency", "/incomplete_details"),
-        (lambda r: r.update(status="failed", error={"code": "server_error", "message": "rate limit"}), "failed_reply", "/status"),
+        (
+            lambda r: r.__setitem__("incomplete_details", {"reason": "max_output_tokens"}),
+            "status_consistency",
+            "/incomplete_details",
+        ),
+        (
+            lambda r: r.update(status="failed", error={"code": "server_error", "message": "rate limit"}),
+            "failed_reply",
+            "/status",
+        ),
         (lambda r: r["output"][1]["content"][0].__setitem__("text", ""), "output_text", "/output"),
         (lambda r: r["usage"].update(output_tokens=2000, total_tokens=2047), "token_limit", "/usage/output_tokens"),
     ],
@@ -326,22 +447,41 @@ def test_each_invariant_catches_its_break(documented_response: dict, edit: Any, 
 
 
 def test_max_tokens_is_a_cap_only_where_the_profile_says(documented_response: dict) -> None:
-    cut = {**documented_response, "status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}, "usage": {**documented_response["usage"], "output_tokens": 16, "total_tokens": 63}}
+    cut = {
+        **documented_response,
+        "status": "incomplete",
+        "incomplete_details": {"reason": "max_output_tokens"},
+        "usage": {**documented_response["usage"], "output_tokens": 16, "total_tokens": 63},
+    }
     request = {"model": "qwen3.6-plus", "input": "你好", "max_tokens": 16}
     assert [f.rule for f in checks.token_limit(cut, request, behaviour("gateway"))] == ["max_tokens_effect"]
     assert checks.token_limit(cut, request, behaviour("openai")) == []
-    assert [f.rule for f in checks.token_limit(documented_response, {**request, "max_tokens": 100}, behaviour("openai"))] == ["token_limit"]
+    assert [
+        f.rule for f in checks.token_limit(documented_response, {**request, "max_tokens": 100}, behaviour("openai"))
+    ] == ["token_limit"]
 
 
 def test_json_output_is_checked_against_the_requested_format(documented_response: dict) -> None:
     fmt = {"type": "json_schema", "name": "reply", "strict": True, "schema": {"type": "object", "required": ["answer"]}}
-    assert [f.rule for f in checks.json_output("not json", {"text": {"format": {"type": "json_object"}}})] == ["json_output"]
+    assert [f.rule for f in checks.json_output("not json", {"text": {"format": {"type": "json_object"}}})] == [
+        "json_output"
+    ]
     assert checks.json_output('{"answer": "x"}', {"text": {"format": fmt}}) == []
     assert "required" in checks.json_output('{"other": 1}', {"text": {"format": fmt}})[0].message
 
 
 def test_strict_tool_arguments_are_checked_against_the_tools_parameters() -> None:
-    tool = {"type": "function", "name": "get_weather", "strict": True, "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False}}
+    tool = {
+        "type": "function",
+        "name": "get_weather",
+        "strict": True,
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+            "additionalProperties": False,
+        },
+    }
     request = {"tools": [tool]}
     call = {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": '{"city": "Paris"}'}
     assert checks.tool_arguments(call, 1, request) == []
@@ -370,7 +510,9 @@ def test_streams_are_checked_by_the_stream_validator() -> None:
     reply = Reply(200, {"Content-Type": "text/event-stream"}, raw)
     findings, final = checks.stream(reply, "gateway")
     assert findings == [] and final is not None and final["status"] == "completed"
-    garbled = raw.replace('"delta":"', '"delta":"~', 1) if '"delta":"' in raw else raw.replace('"delta": "', '"delta": "~', 1)
+    garbled = (
+        raw.replace('"delta":"', '"delta":"~', 1) if '"delta":"' in raw else raw.replace('"delta": "', '"delta": "~', 1)
+    )
     rules = {f.rule for f in checks.stream(Reply(200, {"Content-Type": "text/event-stream"}, garbled), "gateway")[0]}
     assert "stream.text_reassembly" in rules or "stream_text" in rules
 
@@ -388,12 +530,17 @@ def test_mask_hides_the_key_and_any_long_run_of_it() -> None:
 
 def test_curl_reproduction_masks_the_key_and_runs_as_is() -> None:
     key = "sk-curl-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
-    sent = Sent("POST", "https://gw.example/v1/responses", {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}, json.dumps({"model": "m", "input": "it's"}).encode())
+    sent = Sent(
+        "POST",
+        "https://gw.example/v1/responses",
+        {"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        json.dumps({"model": "m", "input": "it's"}).encode(),
+    )
     command = as_curl(sent, [key])
     assert key not in command
     assert command == (
         "curl -sS -X POST https://gw.example/v1/responses -H 'Authorization: Bearer sk-***' "
-        "-H 'Content-Type: application/json' --data-raw '{\"model\": \"m\", \"input\": \"it'\"'\"'s\"}'"
+        '-H \'Content-Type: application/json\' --data-raw \'{"model": "m", "input": "it\'"\'"\'s"}\''
     )
     bare = as_curl(Sent("GET", "https://gw.example/v1/models", {"Authorization": key}, None), [key])
     assert bare.endswith("-H 'Authorization: sk-***'")
@@ -475,9 +622,13 @@ def test_mock_gateway_faults_reach_the_sdk_as_on_a_socket(mock_gateway: Any, no_
     client = openai.OpenAI(max_retries=0)
     seen: list[str] = []
     with pytest.raises(Exception) as dropped:
-        for event in client.responses.create(model="qwen3.6-plus", input="hi", stream=True, extra_headers={"X-Mock-Fault": "drop-after=3"}):
+        for event in client.responses.create(
+            model="qwen3.6-plus", input="hi", stream=True, extra_headers={"X-Mock-Fault": "drop-after=3"}
+        ):
             seen.append(event.type)
-    assert isinstance(dropped.value, openai.APIConnectionError) or "RemoteProtocolError" in {c.__name__ for c in type(dropped.value).__mro__}
+    assert isinstance(dropped.value, openai.APIConnectionError) or "RemoteProtocolError" in {
+        c.__name__ for c in type(dropped.value).__mro__
+    }
     assert len(seen) <= 3 and "response.completed" not in seen
     with pytest.raises(openai.APIConnectionError):
         client.responses.create(model="qwen3.6-plus", input="hi", extra_headers={"X-Mock-Fault": "drop-after=30"})
@@ -500,19 +651,19 @@ def test_the_readme_example_passes_with_pytest_socket(pytester: pytest.Pytester)
     """The README's app test, verbatim, under ``--disable-socket``."""
     pytest.importorskip("pytest_socket")
     pytester.makepyfile(
-        app='''
+        app="""
         from openai import OpenAI
 
         def greet(client: OpenAI | None = None) -> str:
             client = client or OpenAI()  # OPENAI_BASE_URL and OPENAI_API_KEY
             return client.responses.create(model="qwen3.6-plus", input="你好").output_text
-        ''',
-        test_app='''
+        """,
+        test_app="""
         from app import greet
 
         def test_greet(mock_gateway):
             assert greet()  # answered by the mock in-process: no server, no sockets
-        ''',
+        """,
     )
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setenv("PYTHONPATH", f"{pytester.path}:{ROOT}")

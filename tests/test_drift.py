@@ -54,11 +54,18 @@ def add_field(body):
 def edit_events(folder: Path, change) -> None:
     """Apply ``change`` to the list of (parsed) events of the documented stream, renumbering as it goes."""
     sse = folder / f"{STREAM}.sse"
-    events = [json.loads(line[6:]) for block in split_blocks(sse.read_bytes()) for line in block.decode().splitlines() if line.startswith("data: ")]
+    events = [
+        json.loads(line[6:])
+        for block in split_blocks(sse.read_bytes())
+        for line in block.decode().splitlines()
+        if line.startswith("data: ")
+    ]
     events = change(events)
     for number, event in enumerate(events):
         event["sequence_number"] = number
-    sse.write_bytes(b"".join(f"event: {e['type']}\ndata: {json.dumps(e, ensure_ascii=False)}\n\n".encode() for e in events))
+    sse.write_bytes(
+        b"".join(f"event: {e['type']}\ndata: {json.dumps(e, ensure_ascii=False)}\n\n".encode() for e in events)
+    )
     meta = folder / f"{STREAM}.json"
     data = json.loads(meta.read_text())
     data["stream"]["events"] = [{"type": e["type"], "offset_ms": 0} for e in events]
@@ -66,8 +73,15 @@ def edit_events(folder: Path, change) -> None:
 
 
 def add_event_type(events):
-    new = {"type": "response.output_text.annotation.added", "sequence_number": 0, "item_id": "msg_1", "output_index": 1,
-           "content_index": 0, "annotation_index": 0, "annotation": {"type": "url_citation", "url": "https://example.invalid"}}
+    new = {
+        "type": "response.output_text.annotation.added",
+        "sequence_number": 0,
+        "item_id": "msg_1",
+        "output_index": 1,
+        "content_index": 0,
+        "annotation_index": 0,
+        "annotation": {"type": "url_citation", "url": "https://example.invalid"},
+    }
     return [*events[:-1], new, events[-1]]
 
 
@@ -150,7 +164,10 @@ def test_event_types_gone_or_reordered_are_breaking(copy):
 def test_a_new_enum_value_is_additive_and_a_vanished_one_breaking(copy):
     edit_body(copy, lambda body: body["output"][-1].update(status="interrupted"))
     report, _ = drift(copy, against=MOCK)
-    assert any(d.cls == "additive" and d.bare_path == "/output/*/status" and "interrupted" in d.what for d in report.differences)
+    assert any(
+        d.cls == "additive" and d.bare_path == "/output/*/status" and "interrupted" in d.what
+        for d in report.differences
+    )
 
 
 # inference --------------------------------------------------------------------------------------
@@ -176,7 +193,9 @@ def test_infer_shows_no_change_when_the_schemas_already_fit(capsys):
     assert "already describe" in capsys.readouterr().out
 
 
-def test_infer_writes_a_reviewable_diff_and_a_candidate_that_accepts_the_drifted_replies(copy, capsys, tmp_path, monkeypatch):
+def test_infer_writes_a_reviewable_diff_and_a_candidate_that_accepts_the_drifted_replies(
+    copy, capsys, tmp_path, monkeypatch
+):
     for change in (remove_total_tokens, created_at_string, add_field):
         edit_body(copy, change)
     paths = [str(FIXTURES / "documented_response.json"), str(copy)]
@@ -221,8 +240,13 @@ def test_compat_lists_only_known_deviations_for_the_mock(capsys):
     found_in_folder, exchanges = compat(MOCK)
     assert exchanges == 9 and found_in_folder and all(i.cls == "known" for i in found_in_folder)
     paths = {(i.where, i.path) for i in found_in_folder}
-    assert ("response+stream", "/usage/input_tokens_details/cache_write_tokens") in paths and ("error", "/error/param") in paths
-    assert ("response+stream", "/output/*/content/*/logprobs") in paths and len(found_in_folder) == 6  # each listed deviation once
+    assert ("response+stream", "/usage/input_tokens_details/cache_write_tokens") in paths and (
+        "error",
+        "/error/param",
+    ) in paths
+    assert ("response+stream", "/output/*/content/*/logprobs") in paths and len(
+        found_in_folder
+    ) == 6  # each listed deviation once
     assert cli.main(["compat", "--format", "markdown"]) == 0  # the mock, recorded in-process
     out = capsys.readouterr().out
     assert "## OpenAI compatibility report" in out and "Only known deviations" in out

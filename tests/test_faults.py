@@ -60,8 +60,23 @@ def test_a_spec_names_several_faults():
 
 @pytest.mark.parametrize(
     "spec",
-    ["bogus", "latency", "latency=x", "latency=0.5-0.1", "latency=nan", "latency=1e9", "status=404", "status=42x", "status=²", "times=¹",
-     "retry-after=2", "drop-after=0", "drop-after=-1", "times=0", "rate-limit-200=1"],
+    [
+        "bogus",
+        "latency",
+        "latency=x",
+        "latency=0.5-0.1",
+        "latency=nan",
+        "latency=1e9",
+        "status=404",
+        "status=42x",
+        "status=²",
+        "times=¹",
+        "retry-after=2",
+        "drop-after=0",
+        "drop-after=-1",
+        "times=0",
+        "rate-limit-200=1",
+    ],
 )
 def test_a_bad_spec_is_refused(spec):
     with pytest.raises(FaultSpecError):
@@ -91,7 +106,13 @@ def test_a_bad_header_is_a_400_naming_the_header(http, server):
 def test_a_bad_configured_fault_names_the_option():
     with pytest.raises(ConfigError, match=r"faults\[1\]: unknown fault 'sloth'"):
         create_app(faults=["latency=0.1", "sloth=3"])
-    run = subprocess.run([sys.executable, "-m", "mockserver", "--fault", "status=299", "--port", "0"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    run = subprocess.run(
+        [sys.executable, "-m", "mockserver", "--fault", "status=299", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert run.returncode == 2 and "faults[0]: status: 299" in run.stderr
 
 
@@ -101,7 +122,9 @@ def test_a_bad_configured_fault_names_the_option():
 def test_the_sdk_retries_a_429_after_its_retry_after(server):
     client = sdk(server, max_retries=2)
     started = time.perf_counter()
-    reply = client.with_options(default_headers=fault("status=429, retry-after=1, times=1, latency=0")).responses.create(**REQUEST)
+    reply = client.with_options(
+        default_headers=fault("status=429, retry-after=1, times=1, latency=0")
+    ).responses.create(**REQUEST)
     elapsed = time.perf_counter() - started
     assert reply.status == "completed"
     assert 1.0 <= elapsed < 5, f"the retry came {elapsed:.2f}s after the 429 (Retry-After: 1)"
@@ -186,7 +209,11 @@ def test_rate_limit_as_200_with_status_failed(server):
 def test_rate_limit_as_200_streamed(http, server):
     reply = http.post("/v1/responses", json={**REQUEST, "stream": True}, headers=fault("rate-limit-200"))
     assert reply.status_code == 200 and validate_sse(reply.text, server.profile) == []
-    assert [e.json["type"] for e in parse_sse(reply.text).events] == ["response.created", "response.in_progress", "response.failed"]
+    assert [e.json["type"] for e in parse_sse(reply.text).events] == [
+        "response.created",
+        "response.in_progress",
+        "response.failed",
+    ]
 
 
 # -- time ---------------------------------------------------------------------
@@ -217,7 +244,9 @@ def test_latency_slows_every_stream_event(http):
 
 def test_a_slow_first_byte(http):
     started = time.perf_counter()
-    with http.stream("POST", "/v1/responses", json={**REQUEST, "stream": True}, headers=fault("first-byte=0.5")) as reply:
+    with http.stream(
+        "POST", "/v1/responses", json={**REQUEST, "stream": True}, headers=fault("first-byte=0.5")
+    ) as reply:
         first_byte = time.perf_counter() - started
         reply.read()
     assert first_byte >= 0.5
@@ -225,7 +254,9 @@ def test_a_slow_first_byte(http):
 
 def test_a_client_read_timeout_fires_on_a_slow_first_byte(server):
     with pytest.raises(openai.APITimeoutError):
-        openai.OpenAI(api_key=API_KEY, base_url=f"{server.url}/v1", max_retries=0, timeout=0.2).responses.create(**REQUEST, extra_headers=fault("first-byte=1"))
+        openai.OpenAI(api_key=API_KEY, base_url=f"{server.url}/v1", max_retries=0, timeout=0.2).responses.create(
+            **REQUEST, extra_headers=fault("first-byte=1")
+        )
 
 
 # -- faults for every request -------------------------------------------------

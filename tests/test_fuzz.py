@@ -30,7 +30,12 @@ VALID = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((FIXTURES / "
 VALID = [v.get("request", v) if isinstance(v, dict) and "request" in v and "model" not in v else v for v in VALID]
 VALID.append(json.loads((FIXTURES / "documented_request.json").read_text(encoding="utf-8")))
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture], database=None)
+FUZZ = settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    database=None,
+)
 
 APPS = {profile: create_app(profile=profile, log_requests=False, max_stored=100) for profile in ("gateway", "openai")}
 
@@ -40,7 +45,11 @@ def check(profile: str, body: bytes, content_type: str = "application/json") -> 
     reply = client.post("/v1/responses", data=body, headers={"Authorization": KEY, "Content-Type": content_type})
     if reply.status_code >= 500:  # only a failure the profile answers with a 5xx on purpose
         unknown_model = behaviour(profile).failure("unknown_model")  # the gateway: 503 model_not_found
-        assert (reply.status_code, reply.get_json()["error"]["code"]) == (unknown_model.status, unknown_model.code), (reply.status_code, body[:200], reply.data[:300])
+        assert (reply.status_code, reply.get_json()["error"]["code"]) == (unknown_model.status, unknown_model.code), (
+            reply.status_code,
+            body[:200],
+            reply.data[:300],
+        )
     if reply.status_code >= 400:
         assert schemas.validate(reply.get_json(), "error", profile) == [], reply.data[:300]
     elif reply.mimetype == "text/event-stream":
@@ -55,7 +64,22 @@ json_values = st.recursive(
     max_leaves=12,
 )
 
-FIELDS = sorted({key for request in VALID for key in request} | {"tools", "tool_choice", "text", "reasoning", "previous_response_id", "stream", "store", "metadata", "include", "truncation", "instructions"})
+FIELDS = sorted(
+    {key for request in VALID for key in request}
+    | {
+        "tools",
+        "tool_choice",
+        "text",
+        "reasoning",
+        "previous_response_id",
+        "stream",
+        "store",
+        "metadata",
+        "include",
+        "truncation",
+        "instructions",
+    }
+)
 
 
 @st.composite
@@ -72,7 +96,12 @@ def mutated_requests(draw) -> dict[str, Any]:
         elif action == "replace_inner" and isinstance(request.get("input"), list) and request["input"]:
             item = request["input"][draw(st.integers(0, len(request["input"]) - 1))]
             if isinstance(item, dict) and item:
-                item[draw(st.sampled_from(sorted(item)) | st.sampled_from(["type", "role", "content", "call_id", "output"]))] = draw(json_values)
+                item[
+                    draw(
+                        st.sampled_from(sorted(item))
+                        | st.sampled_from(["type", "role", "content", "call_id", "output"])
+                    )
+                ] = draw(json_values)
         elif action == "stream":
             request["stream"] = True
     return request
@@ -96,7 +125,9 @@ def test_byte_mutations_of_a_valid_body(profile, data):
         if action == "flip" and body:
             body[position] = data.draw(st.integers(0, 255))
         elif action == "insert":
-            body[position:position] = data.draw(st.sampled_from([b"{", b"[", b'"', b"\\", b"\\u", b"\xff", b"NaN", b"1e999", b"\x00", b",", b":"]))
+            body[position:position] = data.draw(
+                st.sampled_from([b"{", b"[", b'"', b"\\", b"\\u", b"\xff", b"NaN", b"1e999", b"\x00", b",", b":"])
+            )
         elif body:
             del body[position]
     check(profile, bytes(body))
@@ -110,7 +141,10 @@ def test_mutated_json_requests(profile, request):
 
 
 @FUZZ
-@given(content_type=st.text(max_size=40).filter(lambda t: "\n" not in t and "\r" not in t), body=st.sampled_from([b"{}", json.dumps(VALID[-1]).encode()]))
+@given(
+    content_type=st.text(max_size=40).filter(lambda t: "\n" not in t and "\r" not in t),
+    body=st.sampled_from([b"{}", json.dumps(VALID[-1]).encode()]),
+)
 def test_content_types(content_type, body):
     try:
         check("gateway", body, content_type)

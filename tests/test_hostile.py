@@ -121,7 +121,9 @@ def dechunk(data: bytes) -> bytes:
 
 def post(path: str, body: bytes, *, content_type: str | None = "application/json", extra: str = "") -> bytes:
     ct = f"Content-Type: {content_type}\r\n" if content_type else ""
-    return (f"POST {path} HTTP/1.1\r\nHost: mock\r\nAuthorization: {KEY}\r\n{ct}Content-Length: {len(body)}\r\nConnection: close\r\n{extra}\r\n").encode() + body
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: mock\r\nAuthorization: {KEY}\r\n{ct}Content-Length: {len(body)}\r\nConnection: close\r\n{extra}\r\n"
+    ).encode() + body
 
 
 def get(path: str, method: str = "GET") -> bytes:
@@ -150,7 +152,10 @@ BODIES = {
     "invalid UTF-8": b'{"model": "qwen3.6-plus", "input": "\xff\xfe\xc3("}',
     "UTF-16 with BOM": '{"model": "qwen3.6-plus", "input": "hi"}'.encode("utf-16"),
     "arrays nested 10,000 deep": nested(10_000),
-    "objects nested 10,000 deep": b'{"model": "qwen3.6-plus", "input": "x", "metadata": ' + b'{"a":' * 10_000 + b"1" + b"}" * 10_001,
+    "objects nested 10,000 deep": b'{"model": "qwen3.6-plus", "input": "x", "metadata": '
+    + b'{"a":' * 10_000
+    + b"1"
+    + b"}" * 10_001,
     "nested 65 deep (just past the limit)": nested(64),
     "a 7 MB string": b'{"model": "qwen3.6-plus", "input": "' + b"a" * (7 * 1024 * 1024) + b'"}',
     "a 5 MB model name": b'{"model": "' + b"q" * (5 * 1024 * 1024) + b'", "input": "hi"}',
@@ -158,8 +163,12 @@ BODIES = {
     "NaN": b'{"model": "qwen3.6-plus", "input": "hi", "temperature": NaN}',
     "Infinity": b'{"model": "qwen3.6-plus", "input": "hi", "temperature": -Infinity}',
     "1e400": b'{"model": "qwen3.6-plus", "input": "hi", "temperature": 1e400}',
-    "an integer with 5000 digits": b'{"model": "qwen3.6-plus", "input": "hi", "max_output_tokens": ' + b"9" * 5000 + b"}",
-    "an integer with 4000 digits": b'{"model": "qwen3.6-plus", "input": "hi", "max_output_tokens": ' + b"9" * 4000 + b"}",
+    "an integer with 5000 digits": b'{"model": "qwen3.6-plus", "input": "hi", "max_output_tokens": '
+    + b"9" * 5000
+    + b"}",
+    "an integer with 4000 digits": b'{"model": "qwen3.6-plus", "input": "hi", "max_output_tokens": '
+    + b"9" * 4000
+    + b"}",
     "not JSON at all": b"\x00\x01\x02<html>",
     "empty body": b"",
     "a JSON string, not an object": b'"qwen3.6-plus"',
@@ -203,7 +212,11 @@ def test_a_50_mb_body(gateway_server):
 
 def chunked_post(chunk: bytes, count: int) -> list[bytes]:
     """A chunked ``POST /v1/responses`` of ``count`` copies of ``chunk``, as raw parts to send."""
-    head = b"POST /v1/responses HTTP/1.1\r\nHost: mock\r\nAuthorization: " + KEY.encode() + b"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    head = (
+        b"POST /v1/responses HTTP/1.1\r\nHost: mock\r\nAuthorization: "
+        + KEY.encode()
+        + b"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
     return [head] + [b"%x\r\n" % len(chunk) + chunk + b"\r\n" for _ in range(count)] + [b"0\r\n\r\n"]
 
 
@@ -227,7 +240,17 @@ def test_bad_chunked_encoding(server):
     assert_healthy(server)
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None, "application/json-seq", "application/jsonx"])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        None,
+        "application/json-seq",
+        "application/jsonx",
+    ],
+)
 def test_wrong_content_type(server, content_type):
     reply = exchange(server, post("/v1/responses", json.dumps(REQUEST).encode(), content_type=content_type))
     assert reply.status == 415
@@ -280,7 +303,10 @@ TRAVERSALS = [
 @pytest.mark.parametrize("method", ["GET", "DELETE"])
 def test_path_traversal_in_ids(server, path, method):
     reply = exchange(server, get(path, method))
-    assert reply.status in ((404, 405) if method == "DELETE" and path.endswith("/input_items") else (404,)), (reply.status, reply.body[:200])
+    assert reply.status in ((404, 405) if method == "DELETE" and path.endswith("/input_items") else (404,)), (
+        reply.status,
+        reply.body[:200],
+    )
     assert_enveloped_4xx(reply, server.profile)
     assert b"root:" not in reply.body and b"[fonts]" not in reply.body
     assert_healthy(server)
@@ -298,7 +324,11 @@ def test_a_chunked_body_that_never_ends(gateway_server):
     """The body stalls after one chunk: the server closes it after its channel timeout, serving others meanwhile."""
     conn = socket.create_connection((gateway_server.host, gateway_server.port), timeout=15)
     try:
-        conn.sendall(b"POST /v1/responses HTTP/1.1\r\nHost: mock\r\nAuthorization: " + KEY.encode() + b"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"mod\r\n")
+        conn.sendall(
+            b"POST /v1/responses HTTP/1.1\r\nHost: mock\r\nAuthorization: "
+            + KEY.encode()
+            + b'\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"mod\r\n'
+        )
         started = time.monotonic()
         for _ in range(5):
             assert_healthy(gateway_server)
@@ -367,7 +397,9 @@ def test_idle_connections_are_closed(gateway_server):
 @pytest.mark.parametrize("name", [n for n in BODIES if len(BODIES[n]) < 1_000_000])
 def test_hostile_body_in_process(profile, name):
     client = create_app(profile=profile, log_requests=False).test_client()
-    reply = client.post("/v1/responses", data=BODIES[name], headers={"Authorization": KEY, "Content-Type": "application/json"})
+    reply = client.post(
+        "/v1/responses", data=BODIES[name], headers={"Authorization": KEY, "Content-Type": "application/json"}
+    )
     if (profile, name) in ACCEPTED:
         assert reply.status_code == 200
     else:

@@ -80,7 +80,11 @@ def cut(host: str, port: int, round_: Round) -> None:
     """A stream the client leaves after its first event (the response is stored all the same)."""
     body = json.dumps({**REQUEST, "stream": True}).encode()
     with socket.create_connection((host, port), timeout=20) as conn:
-        conn.sendall(b"POST /v1/responses HTTP/1.1\r\nHost: load\r\nAuthorization: sk-load\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        conn.sendall(
+            b"POST /v1/responses HTTP/1.1\r\nHost: load\r\nAuthorization: sk-load\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+            % len(body)
+            + body
+        )
         received = b""
         while b"response.created" not in received or b"\n\n" not in received.split(b"response.created", 1)[1]:
             chunk = conn.recv(65536)
@@ -130,7 +134,10 @@ def test_rounds_of_mixed_clients(workers):
         readings = []
         for number in range(ROUNDS):
             round_ = Round()
-            pool = [threading.Thread(target=client, args=(server.base, host, port, round_, number * 100 + i)) for i in range(CLIENTS)]
+            pool = [
+                threading.Thread(target=client, args=(server.base, host, port, round_, number * 100 + i))
+                for i in range(CLIENTS)
+            ]
             for t in pool:
                 t.start()
             for t in pool:
@@ -142,7 +149,10 @@ def test_rounds_of_mixed_clients(workers):
             with httpx.Client(base_url=server.base, headers=AUTH, timeout=30) as http:
                 for response_id in round_.created:
                     reply = http.get(f"/v1/responses/{response_id}")
-                    assert reply.status_code == 200 and reply.json()["id"] == response_id, (response_id, reply.status_code)
+                    assert reply.status_code == 200 and reply.json()["id"] == response_id, (
+                        response_id,
+                        reply.status_code,
+                    )
                 for response_id in round_.created:
                     assert http.delete(f"/v1/responses/{response_id}").status_code == 200
             wait_until(lambda: False, 0.5)  # let cut streams finish on the server side

@@ -70,7 +70,10 @@ def test_same_request_same_seed_same_text_and_usage():
 
 def test_another_seed_changes_the_reply():
     request = {"model": "qwen3.6-plus", "input": "Explain vector databases"}
-    texts = {output_text(create(create_app(seed=s).test_client(), request, headers={"Authorization": "sk-a"}).get_json()) for s in range(6)}
+    texts = {
+        output_text(create(create_app(seed=s).test_client(), request, headers={"Authorization": "sk-a"}).get_json())
+        for s in range(6)
+    }
     assert len(texts) > 1
 
 
@@ -79,7 +82,9 @@ def test_usage_adds_up(client):
     assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
     assert 0 < usage["output_tokens_details"]["reasoning_tokens"] < usage["output_tokens"]
     [detail] = usage["x_details"]
-    assert {k: detail[k] for k in ("input_tokens", "output_tokens", "total_tokens")} == {k: usage[k] for k in ("input_tokens", "output_tokens", "total_tokens")}
+    assert {k: detail[k] for k in ("input_tokens", "output_tokens", "total_tokens")} == {
+        k: usage[k] for k in ("input_tokens", "output_tokens", "total_tokens")
+    }
 
 
 def test_input_tokens_grow_with_the_input_and_count_cjk(client):
@@ -111,7 +116,15 @@ def test_max_output_tokens_wins_over_max_tokens_in_openai_profile():
     assert body["usage"]["output_tokens"] == 20
 
 
-@pytest.mark.parametrize(("request_extra", "reasons"), [({}, True), ({"reasoning": {"effort": "none"}}, False), ({"enable_thinking": False}, False), ({"reasoning": {"effort": "high"}, "enable_thinking": False}, True)])
+@pytest.mark.parametrize(
+    ("request_extra", "reasons"),
+    [
+        ({}, True),
+        ({"reasoning": {"effort": "none"}}, False),
+        ({"enable_thinking": False}, False),
+        ({"reasoning": {"effort": "high"}, "enable_thinking": False}, True),
+    ],
+)
 def test_reasoning_control(client, request_extra, reasons):
     body = create(client, {"model": "qwen3.6-plus", "input": "hi", **request_extra}).get_json()
     assert (body["output"][0]["type"] == "reasoning") is reasons
@@ -144,7 +157,9 @@ def test_input_items_list_and_pagination(client):
     assert schemas.validate(page, "input_items_list") == []
     assert [i["content"][0]["text"] for i in page["data"]] == ["message 0", "message 1"] and page["has_more"]
     rest = client.get(f"/v1/responses/{body['id']}/input_items?order=asc&after={page['last_id']}").get_json()
-    assert [i["content"][0]["text"] for i in rest["data"]] == ["message 2", "message 3", "message 4"] and not rest["has_more"]
+    assert [i["content"][0]["text"] for i in rest["data"]] == ["message 2", "message 3", "message 4"] and not rest[
+        "has_more"
+    ]
     default = client.get(f"/v1/responses/{body['id']}/input_items").get_json()
     assert default["data"][0]["content"][0]["text"] == "message 4"  # OpenAI's default order is desc
     assert client.get(f"/v1/responses/{body['id']}/input_items?limit=0").status_code == 400
@@ -152,7 +167,9 @@ def test_input_items_list_and_pagination(client):
 
 def test_previous_response_id_builds_a_conversation(client):
     first = create(client, {"model": "qwen-plus", "input": "My name is Ada."}).get_json()
-    second = create(client, {"model": "qwen-plus", "input": "What is my name?", "previous_response_id": first["id"]}).get_json()
+    second = create(
+        client, {"model": "qwen-plus", "input": "What is my name?", "previous_response_id": first["id"]}
+    ).get_json()
     alone = create(client, {"model": "qwen-plus", "input": "What is my name?"}).get_json()
     assert second["usage"]["input_tokens"] > alone["usage"]["input_tokens"] + first["usage"]["input_tokens"] - 1
     assert second["previous_response_id"] == first["id"]
@@ -162,7 +179,10 @@ def test_previous_response_id_builds_a_conversation(client):
 
 def test_eviction_cap_drops_the_oldest():
     client = create_app(max_stored=3).test_client()
-    ids = [create(client, {"model": "qwen-plus", "input": f"n{i}"}, headers={"Authorization": "sk-a"}).get_json()["id"] for i in range(5)]
+    ids = [
+        create(client, {"model": "qwen-plus", "input": f"n{i}"}, headers={"Authorization": "sk-a"}).get_json()["id"]
+        for i in range(5)
+    ]
     statuses = [client.get(f"/v1/responses/{i}", headers={"Authorization": "sk-a"}).status_code for i in ids]
     assert statuses == [404, 404, 200, 200, 200]
 
@@ -170,7 +190,12 @@ def test_eviction_cap_drops_the_oldest():
 @pytest.mark.parametrize("profile", ["gateway", "openai"])
 @pytest.mark.parametrize(
     ("headers", "failure"),
-    [({}, "missing_key"), ({"Authorization": "Bearer sk-wrong"}, "invalid_key"), ({"Authorization": "sk-wrong"}, "invalid_key"), ({"Authorization": "Bearer "}, "missing_key")],
+    [
+        ({}, "missing_key"),
+        ({"Authorization": "Bearer sk-wrong"}, "invalid_key"),
+        ({"Authorization": "sk-wrong"}, "invalid_key"),
+        ({"Authorization": "Bearer "}, "missing_key"),
+    ],
 )
 def test_auth_failures(profile, headers, failure):
     client = create_app(profile=profile, api_keys=[API_KEY]).test_client()
@@ -199,7 +224,13 @@ def raw(client, data, content_type="application/json"):
         (lambda c: raw(c, b"\xff\xfe"), "invalid_json", None),
         (lambda c: raw(c, json.dumps(DOCUMENTED), "text/plain"), "unsupported_media_type", None),
         (lambda c: create(c, {**DOCUMENTED, "temperature": 3}), "invalid_request", "temperature"),
-        (lambda c: create(c, {**DOCUMENTED, "input": [{"role": "user", "content": [{"type": "input_text", "text": 1}]}]}), "invalid_request", "input[0].content[0].text"),
+        (
+            lambda c: create(
+                c, {**DOCUMENTED, "input": [{"role": "user", "content": [{"type": "input_text", "text": 1}]}]}
+            ),
+            "invalid_request",
+            "input[0].content[0].text",
+        ),
         (lambda c: create(c, {**DOCUMENTED, "temprature": 0.5}), "unknown_parameter", "temprature"),
         (lambda c: create(c, {"input": "x"}), "missing_model", "model"),
         (lambda c: create(c, {"model": "qwen-plus"}), "missing_input", "input"),
@@ -220,12 +251,16 @@ def test_errors_use_the_profile_envelope(profile, send, failure, param):
     if profile == "openai":
         assert body["error"]["param"] == (spec.param or param)
     else:
-        assert "param" not in body["error"] and body["error"]["message"].endswith(f"(request id: {reply.headers['X-Oneapi-Request-Id']})")
+        assert "param" not in body["error"] and body["error"]["message"].endswith(
+            f"(request id: {reply.headers['X-Oneapi-Request-Id']})"
+        )
 
 
 def test_oversized_body_is_413_in_the_envelope():
     client = create_app(max_body_bytes=2048).test_client()
-    reply = client.post("/v1/responses", json={"model": "qwen-plus", "input": "x" * 5000}, headers={"Authorization": "sk-a"})
+    reply = client.post(
+        "/v1/responses", json={"model": "qwen-plus", "input": "x" * 5000}, headers={"Authorization": "sk-a"}
+    )
     assert reply.status_code == 413 and schemas.validate(reply.get_json(), "error") == []
 
 
@@ -233,7 +268,12 @@ def test_models_are_configurable_and_listed():
     client = create_app(models=["alpha:plain", "beta"]).test_client()
     listing = client.get("/v1/models", headers={"Authorization": "sk-a"}).get_json()
     assert schemas.validate(listing, "model_list") == [] and [m["id"] for m in listing["data"]] == ["alpha", "beta"]
-    assert [i["type"] for i in create(client, {"model": "alpha", "input": "hi"}, headers={"Authorization": "sk-a"}).get_json()["output"]] == ["message"]
+    assert [
+        i["type"]
+        for i in create(client, {"model": "alpha", "input": "hi"}, headers={"Authorization": "sk-a"}).get_json()[
+            "output"
+        ]
+    ] == ["message"]
     assert create(client, DOCUMENTED, headers={"Authorization": "sk-a"}).status_code == 503
 
 
@@ -246,10 +286,22 @@ def test_openapi_document_is_built_from_the_schemas(client):
     document = client.get("/openapi.json").get_json()
     assert document["openapi"] == "3.1.0"
     assert document["components"]["schemas"]["CreateResponse"] == schemas.bundle("request")
-    assert set(document["paths"]) >= {"/v1/responses", "/v1/responses/{response_id}", "/v1/responses/{response_id}/input_items"}
+    assert set(document["paths"]) >= {
+        "/v1/responses",
+        "/v1/responses/{response_id}",
+        "/v1/responses/{response_id}/input_items",
+    }
 
 
-@pytest.mark.parametrize(("values", "field"), [({"profile": "nope"}, "profile"), ({"max_stored": 0}, "max_stored"), ({"models": []}, "models"), ({"colour": 1}, "colour")])
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"profile": "nope"}, "profile"),
+        ({"max_stored": 0}, "max_stored"),
+        ({"models": []}, "models"),
+        ({"colour": 1}, "colour"),
+    ],
+)
 def test_invalid_config_names_the_field(values, field):
     with pytest.raises(ConfigError, match=field):
         MockConfig.build(**values)

@@ -202,18 +202,30 @@ VALID_REQUESTS = {
     "nested_file_search_filters": {
         "model": "m",
         "input": "find it",
-        "tools": [{
-            "type": "file_search",
-            "vector_store_ids": ["vs_1"],
-            "filters": {"type": "and", "filters": [
-                {"type": "eq", "key": "lang", "value": "en"},
-                {"type": "or", "filters": [{"type": "gte", "key": "year", "value": 2024}]},
-            ]},
-        }],
+        "tools": [
+            {
+                "type": "file_search",
+                "vector_store_ids": ["vs_1"],
+                "filters": {
+                    "type": "and",
+                    "filters": [
+                        {"type": "eq", "key": "lang", "value": "en"},
+                        {"type": "or", "filters": [{"type": "gte", "key": "year", "value": 2024}]},
+                    ],
+                },
+            }
+        ],
     },
     "sampling_and_limits": {
-        "model": "m", "input": "x", "temperature": 2, "top_p": 0, "max_output_tokens": 16, "stream": True,
-        "reasoning": {"effort": "low"}, "metadata": {"k": "v"}, "store": False,
+        "model": "m",
+        "input": "x",
+        "temperature": 2,
+        "top_p": 0,
+        "max_output_tokens": 16,
+        "stream": True,
+        "reasoning": {"effort": "low"},
+        "metadata": {"k": "v"},
+        "store": False,
     },
 }
 
@@ -283,13 +295,18 @@ def test_usage_content_error_deleted_and_list_are_valid() -> None:
     error = {"type": "invalid_request_error", "message": "bad", "param": "model", "code": None}
     assert_valid("error", {"error": error})
     assert_valid("deleted", {"id": "resp_01", "object": "response.deleted", "deleted": True})
-    assert_valid("input_items_list", {
-        "object": "list",
-        "data": [{"id": "msg_00", "type": "message", "role": "user", "content": [{"type": "input_text", "text": "a"}]}],
-        "first_id": "msg_00",
-        "last_id": "msg_00",
-        "has_more": False,
-    })
+    assert_valid(
+        "input_items_list",
+        {
+            "object": "list",
+            "data": [
+                {"id": "msg_00", "type": "message", "role": "user", "content": [{"type": "input_text", "text": "a"}]}
+            ],
+            "first_id": "msg_00",
+            "last_id": "msg_00",
+            "has_more": False,
+        },
+    )
 
 
 def test_gateway_error_envelope_lacks_param() -> None:
@@ -366,13 +383,24 @@ def test_file_is_valid_2020_12_with_its_id(path: Path) -> None:
 
 def test_every_entry_point_exists() -> None:
     expected = {f"{name}.schema.json" for name in derive_openai.ENTRY_POINTS} | {
-        "components.schema.json", "deleted.schema.json"}
+        "components.schema.json",
+        "deleted.schema.json",
+    }
     assert {p.name for p in SCHEMA_FILES} == expected
 
 
 _PROSE_OR_OPENAPI = {
-    "description", "title", "example", "examples", "default", "deprecated", "discriminator",
-    "$recursiveRef", "$recursiveAnchor", "nullable", "oneOf",
+    "description",
+    "title",
+    "example",
+    "examples",
+    "default",
+    "deprecated",
+    "discriminator",
+    "$recursiveRef",
+    "$recursiveAnchor",
+    "nullable",
+    "oneOf",
 }
 
 

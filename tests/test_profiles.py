@@ -48,7 +48,15 @@ def assert_failure(reply, profile, failure):
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-@pytest.mark.parametrize(("key", "failure"), [("sk-nope", "invalid_key"), ("sk-old", "expired_key"), ("sk-only-turbo", "model_not_allowed"), ("sk-broke", "insufficient_quota")])
+@pytest.mark.parametrize(
+    ("key", "failure"),
+    [
+        ("sk-nope", "invalid_key"),
+        ("sk-old", "expired_key"),
+        ("sk-only-turbo", "model_not_allowed"),
+        ("sk-broke", "insufficient_quota"),
+    ],
+)
 def test_key_failures(profile, key, failure):
     _, reply = post(profile, key)
     assert_failure(reply, profile, failure)
@@ -58,7 +66,9 @@ def test_key_failures(profile, key, failure):
 def test_key_quota_is_used_up(profile):
     app = create_app(profile=profile, api_keys=KEYS)
     client = app.test_client()
-    statuses = [client.post("/v1/responses", json=DOCUMENTED, headers={"Authorization": "sk-two-calls"}) for _ in range(3)]
+    statuses = [
+        client.post("/v1/responses", json=DOCUMENTED, headers={"Authorization": "sk-two-calls"}) for _ in range(3)
+    ]
     assert [r.status_code for r in statuses[:2]] == [200, 200]
     assert_failure(statuses[2], profile, "key_quota_exhausted")
 
@@ -102,7 +112,10 @@ def test_keys_file_errors_name_the_file_and_entry(tmp_path):
 
 def test_keys_file_loads_limits(tmp_path):
     path = tmp_path / "keys.json"
-    path.write_text(json.dumps([{"key": "sk-a", "models": ["qwen-plus"], "quota": 3, "expires_at": time.time() + 60}, "sk-b"]), encoding="utf-8")
+    path.write_text(
+        json.dumps([{"key": "sk-a", "models": ["qwen-plus"], "quota": 3, "expires_at": time.time() + 60}, "sk-b"]),
+        encoding="utf-8",
+    )
     first, second = load_keys_file(path)
     assert first.models == ("qwen-plus",) and first.quota == 3 and second.key == "sk-b"
     assert "sk-a" not in repr(first)

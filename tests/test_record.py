@@ -42,7 +42,9 @@ def running_mock(*args: str, key: str = KEY) -> Iterator[str]:
         deadline = time.monotonic() + 20
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"mock exited {process.returncode}: {process.stdout.read().decode(errors='replace')}")
+                raise RuntimeError(
+                    f"mock exited {process.returncode}: {process.stdout.read().decode(errors='replace')}"
+                )
             try:
                 if httpx.get(f"{url}/models", headers={"Authorization": f"Bearer {key}"}, timeout=1).status_code == 200:
                     break
@@ -106,7 +108,10 @@ def test_recording_the_mock_writes_readable_files_without_the_key(recorded):
             blocks = split_blocks(exchange.sse)
             events = data["stream"]["events"]
             assert [e["type"] for e in events] == [block_type(b) for b in blocks]
-            assert events[0]["type"] == "response.created" and events[-1]["type"] in ("response.completed", "response.incomplete")
+            assert events[0]["type"] == "response.created" and events[-1]["type"] in (
+                "response.completed",
+                "response.incomplete",
+            )
             offsets = [e["offset_ms"] for e in events]
             assert offsets == sorted(offsets)
         else:
@@ -122,7 +127,18 @@ def test_record_command_reads_the_key_from_the_environment(tmp_path, monkeypatch
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.setenv("CONTRACT_API_KEY", key)
     with running_mock(key=key) as url:
-        code = main(["record", "--base-url", url.removesuffix("/v1"), "--out", str(tmp_path / "out"), "--requests", str(requests), "--no-documented"])
+        code = main(
+            [
+                "record",
+                "--base-url",
+                url.removesuffix("/v1"),
+                "--out",
+                str(tmp_path / "out"),
+                "--requests",
+                str(requests),
+                "--no-documented",
+            ]
+        )
     assert code == 0
     printed = capsys.readouterr().out
     assert "001-short.json  200" in printed and "002-short-stream.json  200" in printed
@@ -138,7 +154,12 @@ def echoing_target(key: str) -> httpx.MockTransport:
             "error": {"message": f"invalid token {sent}; key {key[:14]}…{key[-12:]}", "escaped": json.dumps(key)},
             "echo": request.headers.get("x-api-key"),
         }
-        headers = {"set-cookie": f"session={key}", "x-request-id": "req-1", "x-ratelimit-remaining-requests": "9", "x-echo": key}
+        headers = {
+            "set-cookie": f"session={key}",
+            "x-request-id": "req-1",
+            "x-ratelimit-remaining-requests": "9",
+            "x-echo": key,
+        }
         return httpx.Response(401, json=body, headers=headers)
 
     return httpx.MockTransport(handler)
@@ -147,12 +168,19 @@ def echoing_target(key: str) -> httpx.MockTransport:
 def test_a_key_echoed_by_the_target_is_redacted_everywhere(tmp_path):
     recorder = Recorder(tmp_path, secrets=[KEY], base_url=f"https://user:{KEY}@gateway.invalid/v1?key={KEY}")
     with httpx.Client(transport=recorder.transport(echoing_target(KEY))) as client:
-        client.post("https://gateway.invalid/v1/responses", json={"model": "m", "input": KEY},
-                    headers={"Authorization": KEY, "x-api-key": KEY, "Cookie": f"k={KEY}"})
+        client.post(
+            "https://gateway.invalid/v1/responses",
+            json={"model": "m", "input": KEY},
+            headers={"Authorization": KEY, "x-api-key": KEY, "Cookie": f"k={KEY}"},
+        )
     assert_no_key(tmp_path, KEY)
     data = json.loads((tmp_path / "001-responses.json").read_text())
     assert data["request"]["headers"]["x-api-key"] == REDACTED and data["request"]["headers"]["cookie"] == REDACTED
-    assert data["response"]["headers"] == {"content-type": "application/json", "x-request-id": "req-1", "x-ratelimit-remaining-requests": "9"}
+    assert data["response"]["headers"] == {
+        "content-type": "application/json",
+        "x-request-id": "req-1",
+        "x-ratelimit-remaining-requests": "9",
+    }
     assert data["request"]["body"]["input"] == REDACTED
     assert json.loads((tmp_path / "index.json").read_text())["target"] == "https://gateway.invalid/v1"
 
@@ -206,7 +234,6 @@ def test_the_committed_recordings_hold_no_secret_and_match_the_documented_reply(
     documented = load_exchanges(FIXTURES / "recordings" / "documented")
     assert [e.body for e in documented] == [json.loads((FIXTURES / "documented_response.json").read_text())]
     assert documented[0].request_body == json.loads((FIXTURES / "documented_request.json").read_text())
-
 
 
 def test_the_openai_sdk_records_through_the_transport(tmp_path):

@@ -29,7 +29,10 @@ def test_replaying_a_recording_gives_the_same_bodies_and_event_sequences(tmp_pat
     exchanges = load_exchanges(folder)
     streams = 0
     replay = running_mock("--replay", str(folder), "--replay-speed", "0", "--seed", "99", key=OTHER_KEY)
-    with replay as url, httpx.Client(base_url=url + "/", headers={"Authorization": f"Bearer {OTHER_KEY}"}, timeout=30) as client:
+    with (
+        replay as url,
+        httpx.Client(base_url=url + "/", headers={"Authorization": f"Bearer {OTHER_KEY}"}, timeout=30) as client,
+    ):
         for exchange in exchanges:
             with client.stream("POST", "responses", json=exchange.request_body) as reply:
                 raw = reply.read()
@@ -51,13 +54,28 @@ def test_replaying_a_recording_gives_the_same_bodies_and_event_sequences(tmp_pat
     assert streams == 4
 
 
-def write_recording(folder: Path, number: int, body: dict, *, status: int = 200, reply: dict | None = None,
-                    blocks: list[bytes] | None = None, offsets: list[float] | None = None, total_ms: float = 0) -> None:
+def write_recording(
+    folder: Path,
+    number: int,
+    body: dict,
+    *,
+    status: int = 200,
+    reply: dict | None = None,
+    blocks: list[bytes] | None = None,
+    offsets: list[float] | None = None,
+    total_ms: float = 0,
+) -> None:
     """A hand-made exchange in the recording format."""
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{number:03d}-case"
-    record = {"format": "responses-recording/1", "name": "case", "request": {"method": "POST", "path": "/v1/responses", "body": body},
-              "response": {"status": status, "headers": {}}, "timing": {"total_ms": total_ms, "ttfb_ms": 0}, "complete": True}
+    record = {
+        "format": "responses-recording/1",
+        "name": "case",
+        "request": {"method": "POST", "path": "/v1/responses", "body": body},
+        "response": {"status": status, "headers": {}},
+        "timing": {"total_ms": total_ms, "ttfb_ms": 0},
+        "complete": True,
+    }
     if blocks is not None:
         (folder / f"{stem}.sse").write_bytes(b"".join(blocks))
         record["stream"] = {"file": f"{stem}.sse", "events": [{"type": "x", "offset_ms": o} for o in offsets or []]}
@@ -102,7 +120,14 @@ def test_streams_keep_the_recorded_pacing_divided_by_the_speed(tmp_path, speed):
 
 
 def test_plain_replies_wait_the_recorded_time_and_alternate_between_recordings(tmp_path):
-    write_recording(tmp_path, 1, BODY, status=429, reply={"error": {"message": "slow down", "type": "rate_limit", "code": None}}, total_ms=200)
+    write_recording(
+        tmp_path,
+        1,
+        BODY,
+        status=429,
+        reply={"error": {"message": "slow down", "type": "rate_limit", "code": None}},
+        total_ms=200,
+    )
     write_recording(tmp_path, 2, BODY, reply={"id": "resp_1", "object": "response"}, total_ms=200)
     client = replay_app(tmp_path, 4)
     started = time.perf_counter()
@@ -113,7 +138,9 @@ def test_plain_replies_wait_the_recorded_time_and_alternate_between_recordings(t
 
 
 def test_an_admin_reset_replays_a_sequence_from_its_start(tmp_path):
-    write_recording(tmp_path, 1, BODY, status=429, reply={"error": {"message": "slow down", "type": "rate_limit", "code": None}})
+    write_recording(
+        tmp_path, 1, BODY, status=429, reply={"error": {"message": "slow down", "type": "rate_limit", "code": None}}
+    )
     write_recording(tmp_path, 2, BODY, reply={"id": "resp_1", "object": "response"})
     client = replay_app(tmp_path, 0)
     assert client.post("/v1/responses", json=BODY).status_code == 429
@@ -124,7 +151,12 @@ def test_an_admin_reset_replays_a_sequence_from_its_start(tmp_path):
 def test_stream_flag_chooses_the_recording_and_unmatched_requests_reach_the_generator(tmp_path, caplog):
     write_recording(tmp_path, 1, BODY, reply={"id": "resp_plain", "object": "response"})
     client = replay_app(tmp_path, 0)
-    assert client.post("/v1/responses", json={"input": "pace me", "model": "qwen3.6-plus", "stream": False}).get_json()["id"] == "resp_plain"
+    assert (
+        client.post("/v1/responses", json={"input": "pace me", "model": "qwen3.6-plus", "stream": False}).get_json()[
+            "id"
+        ]
+        == "resp_plain"
+    )
     with caplog.at_level(logging.INFO, logger="mockserver"):
         streamed = client.post("/v1/responses", json={**BODY, "stream": True})
         other = client.post("/v1/responses", json={**BODY, "input": "something else"})

@@ -25,7 +25,9 @@ from .conftest import API_KEY, FIXTURES, ROOT, LiveServer, stream_text
 SCENARIOS = FIXTURES / "scenarios"
 GREETING = json.loads((SCENARIOS / "greeting.json").read_text(encoding="utf-8"))["reply"]["text"]
 WEATHER_CALL = json.loads((SCENARIOS / "weather-tool.json").read_text(encoding="utf-8"))["reply"]["output"][0]
-RATE_LIMITED, OUTAGE = (s["reply"]["error"] for s in json.loads((SCENARIOS / "rate-limited.json").read_text(encoding="utf-8")))
+RATE_LIMITED, OUTAGE = (
+    s["reply"]["error"] for s in json.loads((SCENARIOS / "rate-limited.json").read_text(encoding="utf-8"))
+)
 RECORDED = (SCENARIOS / "recorded-stream.sse").read_bytes()
 
 
@@ -68,7 +70,13 @@ def test_scenario_schema_is_valid_2020_12():
 
 def test_example_folder_loads_in_file_then_list_order(scenario_app):
     (responder,) = scenario_app.extensions["mock"].responders
-    assert [s.name for s in responder.scenarios] == ["greeting", "rate-limited", "checkout-outage", "recorded-stream", "weather-tool"]
+    assert [s.name for s in responder.scenarios] == [
+        "greeting",
+        "rate-limited",
+        "checkout-outage",
+        "recorded-stream",
+        "weather-tool",
+    ]
 
 
 def test_text_scenario_answers_with_the_text_and_is_stored(client, caplog):
@@ -98,8 +106,17 @@ def test_streamed_text_scenario_is_a_valid_stream_of_the_text(client):
 def test_exact_input_does_not_match_other_text(client):
     assert output_text(create(client, "你好呀").get_json()) != GREETING
     # the last user message counts, not an earlier one
-    earlier = client.post("/v1/responses", json={"model": "qwen3.6-plus", "input": [
-        {"role": "user", "content": "你好"}, {"role": "assistant", "content": "嗨"}, {"role": "user", "content": "讲个故事"}]})
+    earlier = client.post(
+        "/v1/responses",
+        json={
+            "model": "qwen3.6-plus",
+            "input": [
+                {"role": "user", "content": "你好"},
+                {"role": "assistant", "content": "嗨"},
+                {"role": "user", "content": "讲个故事"},
+            ],
+        },
+    )
     assert output_text(earlier.get_json()) != GREETING
 
 
@@ -120,8 +137,11 @@ def test_output_scenario_streams(client):
     assert [e["arguments"] for e in done] == [WEATHER_CALL["arguments"]]
 
 
-@pytest.mark.parametrize(("text", "model"), [("What's the weather in paris?", "qwen3.6-plus"), ("What's the weather in Paris?", "qwen3.5-plus")],
-                         ids=["regex-does-not-match", "other-model"])
+@pytest.mark.parametrize(
+    ("text", "model"),
+    [("What's the weather in paris?", "qwen3.6-plus"), ("What's the weather in Paris?", "qwen3.5-plus")],
+    ids=["regex-does-not-match", "other-model"],
+)
 def test_regex_and_model_must_both_match(client, text, model):
     body = create(client, text, model=model).get_json()
     assert [item["type"] for item in body["output"]] != ["function_call"]
@@ -149,7 +169,10 @@ def test_times_then_fall_through_and_reset_restores_them(client, scenario_app):
 
 def test_times_are_counted_in_the_shared_store(tmp_path):
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    apps = [create_app(seed=1, api_keys=[API_KEY], scenarios_dir=SCENARIOS, store_url=url, log_requests=False) for _ in range(2)]
+    apps = [
+        create_app(seed=1, api_keys=[API_KEY], scenarios_dir=SCENARIOS, store_url=url, log_requests=False)
+        for _ in range(2)
+    ]
     clients = [app.test_client() for app in apps]
     for c in clients:
         c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {API_KEY}"
@@ -172,7 +195,9 @@ def test_recorded_stream_is_sent_as_recorded(client):
     assert reply.status_code == 200 and reply.mimetype == "text/event-stream"
     assert raw == RECORDED
     sent, recorded = parse_sse(raw).events, parse_sse(RECORDED).events
-    assert [(e.event, e.json) for e in sent] == [(e.event, e.json) for e in recorded] and len(sent) == len(split_blocks(RECORDED))
+    assert [(e.event, e.json) for e in sent] == [(e.event, e.json) for e in recorded] and len(sent) == len(
+        split_blocks(RECORDED)
+    )
 
 
 def test_recorded_stream_scenario_ignores_plain_requests(client):
@@ -195,7 +220,9 @@ def test_empty_folder_is_fine(tmp_path, caplog):
 def test_the_recorded_stream_is_checked_against_the_profile():
     with pytest.raises(ConfigError) as exc:
         ScenarioResponder.from_folder(SCENARIOS, MockConfig(profile="openai"))
-    assert str(exc.value).startswith(f"{SCENARIOS / 'recorded-stream.json'}: /reply/stream: recorded-stream.sse is not a valid openai stream")
+    assert str(exc.value).startswith(
+        f"{SCENARIOS / 'recorded-stream.json'}: /reply/stream: recorded-stream.sse is not a valid openai stream"
+    )
 
 
 # --- the openai SDK -----------------------------------------------------------------------------
@@ -238,21 +265,60 @@ TEXT = {"reply": {"text": "ok"}}
 
 BROKEN = {
     "bad-json": ('{"name": "a", "reply": {"text": "ok"}', ": not valid JSON: "),
-    "schema": ({"name": "a", "reply": {"error": {"status": 200, "body": {}}}}, ": /reply/error/status: 200 is less than the minimum of 400"),
+    "schema": (
+        {"name": "a", "reply": {"error": {"status": 200, "body": {}}}},
+        ": /reply/error/status: 200 is less than the minimum of 400",
+    ),
     "misspelt-field": ({"name": "a", "matc": {}, **TEXT}, ": /matc: unexpected property"),
-    "two-replies": ({"name": "a", "reply": {"text": "ok", "error": {"status": 500, "body": {}}}}, ": /reply: needs exactly one of text, output, error, stream (found text, error)"),
-    "bad-regex": ([{"name": "a", **TEXT}, {"name": "b", "match": {"input": {"regex": "(abc"}}, **TEXT}],
-                  ": [1]/match/input/regex: not a valid regular expression: missing ), unterminated subpattern at position 0"),
-    "unknown-model": ({"name": "a", "match": {"model": "gpt-4o"}, **TEXT}, ": /match/model: 'gpt-4o' is not served by this mock"),
+    "two-replies": (
+        {"name": "a", "reply": {"text": "ok", "error": {"status": 500, "body": {}}}},
+        ": /reply: needs exactly one of text, output, error, stream (found text, error)",
+    ),
+    "bad-regex": (
+        [{"name": "a", **TEXT}, {"name": "b", "match": {"input": {"regex": "(abc"}}, **TEXT}],
+        ": [1]/match/input/regex: not a valid regular expression: missing ), unterminated subpattern at position 0",
+    ),
+    "unknown-model": (
+        {"name": "a", "match": {"model": "gpt-4o"}, **TEXT},
+        ": /match/model: 'gpt-4o' is not served by this mock",
+    ),
     "missing-stream": ({"name": "a", "reply": {"stream": "nowhere.sse"}}, ": /reply/stream: no such stream file"),
-    "stream-outside": ({"name": "a", "reply": {"stream": "../recorded-stream.sse"}}, ": /reply/stream: '../recorded-stream.sse': must be the name of a file next to the scenario file"),
-    "plain-only-stream": ({"name": "a", "match": {"stream": False}, "reply": {"stream": "x.sse"}}, ": /match/stream: must not be false"),
-    "bad-output-item": ({"name": "a", "reply": {"output": [{"type": "message", "role": "assistant", "status": "completed", "content": [{"type": "output_text"}]}]}},
-                        ": /reply/output/0/content/0/annotations: required property is missing"),
+    "stream-outside": (
+        {"name": "a", "reply": {"stream": "../recorded-stream.sse"}},
+        ": /reply/stream: '../recorded-stream.sse': must be the name of a file next to the scenario file",
+    ),
+    "plain-only-stream": (
+        {"name": "a", "match": {"stream": False}, "reply": {"stream": "x.sse"}},
+        ": /match/stream: must not be false",
+    ),
+    "bad-output-item": (
+        {
+            "name": "a",
+            "reply": {
+                "output": [
+                    {
+                        "type": "message",
+                        "role": "assistant",
+                        "status": "completed",
+                        "content": [{"type": "output_text"}],
+                    }
+                ]
+            },
+        },
+        ": /reply/output/0/content/0/annotations: required property is missing",
+    ),
     "not-a-scenario": ("3", ": /: must hold a scenario object or a list of them"),
-    "header-injection": ({"name": "a", "reply": {"error": {"status": 429, "body": {}, "headers": {"Retry-After": "1\r\nSet-Cookie: x"}}}},
-                         r": /reply/error/headers/Retry-After: '1\r\nSet-Cookie: x' does not match"),
-    "bad-header-name": ({"name": "a", "reply": {"error": {"status": 429, "body": {}, "headers": {"Retry After": "1"}}}}, ": /reply/error/headers: 'Retry After' does not match"),
+    "header-injection": (
+        {
+            "name": "a",
+            "reply": {"error": {"status": 429, "body": {}, "headers": {"Retry-After": "1\r\nSet-Cookie: x"}}},
+        },
+        r": /reply/error/headers/Retry-After: '1\r\nSet-Cookie: x' does not match",
+    ),
+    "bad-header-name": (
+        {"name": "a", "reply": {"error": {"status": 429, "body": {}, "headers": {"Retry After": "1"}}}},
+        ": /reply/error/headers: 'Retry After' does not match",
+    ),
 }
 
 
@@ -290,7 +356,14 @@ def test_duplicate_names_across_files(tmp_path):
 
 def test_command_line_refuses_a_broken_folder(tmp_path):
     path = write(tmp_path, "bad.json", {"name": "a", "match": {"input": {"regex": "(abc"}}, **TEXT})
-    result = subprocess.run([sys.executable, "-m", "mockserver", "--scenarios", str(tmp_path), "--port", "0"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "--scenarios", str(tmp_path), "--port", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
-    assert f"mockserver: configuration error: {path}: /match/input/regex: not a valid regular expression" in result.stderr
+    assert (
+        f"mockserver: configuration error: {path}: /match/input/regex: not a valid regular expression" in result.stderr
+    )

@@ -72,7 +72,9 @@ def test_valid_response_fixtures_pass(path: Path) -> None:
 def test_invalid_fixture_fails_for_the_intended_reason(kind: str, path: Path) -> None:
     case = json.loads(path.read_text(encoding="utf-8"))
     violations = schemas.validate(case["instance"], kind)
-    assert [(v.path, v.keyword) for v in violations] == [(case["expect"]["path"], case["expect"]["keyword"])], case["description"]
+    assert [(v.path, v.keyword) for v in violations] == [(case["expect"]["path"], case["expect"]["keyword"])], case[
+        "description"
+    ]
 
 
 @pytest.mark.parametrize("path", sorted((FIXTURES / "errors").glob("*.json")), ids=lambda p: p.stem)
@@ -87,7 +89,9 @@ def test_gateway_error_is_not_an_openai_error() -> None:
 
 
 def test_violation_names_param_like_openai() -> None:
-    [violation] = schemas.validate({"model": "m", "input": [{"role": "user", "content": [{"type": "input_text", "text": 1}]}]}, "request")
+    [violation] = schemas.validate(
+        {"model": "m", "input": [{"role": "user", "content": [{"type": "input_text", "text": 1}]}]}, "request"
+    )
     assert violation.param == "input[0].content[0].text"
 
 
@@ -131,7 +135,13 @@ def test_cli_names_the_five_openai_deviations() -> None:
     assert result.returncode == 1
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 5
-    for pointer in ("/error:", "/incomplete_details:", "/instructions:", "/output/1/content/0/logprobs:", "/usage/input_tokens_details/cache_write_tokens:"):
+    for pointer in (
+        "/error:",
+        "/incomplete_details:",
+        "/instructions:",
+        "/output/1/content/0/logprobs:",
+        "/usage/input_tokens_details/cache_write_tokens:",
+    ):
         assert any(f"fixtures/documented_response.json: {pointer}" in line for line in lines), pointer
 
 

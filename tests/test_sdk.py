@@ -24,7 +24,9 @@ def sdk(live_server):
 
 
 def test_create_reads_output_text(sdk):
-    response = sdk.responses.create(model="qwen3.6-plus", input=DOCUMENTED["input"], temperature=0.7, extra_body={"max_tokens": 1024})
+    response = sdk.responses.create(
+        model="qwen3.6-plus", input=DOCUMENTED["input"], temperature=0.7, extra_body={"max_tokens": 1024}
+    )
     assert response.id.startswith("resp_") and response.status == "completed"
     assert response.output_text and response.output[0].type == "reasoning"
     assert response.usage.total_tokens == response.usage.input_tokens + response.usage.output_tokens

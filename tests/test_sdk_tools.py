@@ -15,6 +15,7 @@ from .conftest import API_KEY, WEATHER
 
 pytestmark = pytest.mark.sdk
 
+
 def weather_tool(location: str, unit: str) -> str:
     return json.dumps({"location": location, "temperature": 21, "unit": unit})
 
@@ -57,7 +58,11 @@ def test_streamed_tool_round_trip(sdk):
         input=[
             {"role": "user", "content": "Weather in Paris, please"},
             {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
-            {"type": "function_call_output", "call_id": call.call_id, "output": weather_tool(**json.loads(call.arguments))},
+            {
+                "type": "function_call_output",
+                "call_id": call.call_id,
+                "output": weather_tool(**json.loads(call.arguments)),
+            },
         ],
         tools=[WEATHER],
     ) as stream:
@@ -67,7 +72,9 @@ def test_streamed_tool_round_trip(sdk):
 
 def test_async_streamed_tool_round_trip(async_sdk):
     async def round_trip():
-        stream = await async_sdk.responses.create(model="qwen3.6-plus", input="What's the weather in Paris?", tools=[WEATHER], stream=True)
+        stream = await async_sdk.responses.create(
+            model="qwen3.6-plus", input="What's the weather in Paris?", tools=[WEATHER], stream=True
+        )
         final = None
         async for event in stream:
             if event.type == "response.completed":

@@ -37,7 +37,12 @@ def port_closed(port: int) -> bool:
 def test_sigterm_stops_cleanly(workers):
     server = ServerProcess("mockserver", "--port", "0", "--quiet", "--workers", str(workers))
     port = port_of(server)
-    assert httpx.post(f"{server.base}/v1/responses", json=REQUEST, headers={"Authorization": "sk-a"}, timeout=10).status_code == 200
+    assert (
+        httpx.post(
+            f"{server.base}/v1/responses", json=REQUEST, headers={"Authorization": "sk-a"}, timeout=10
+        ).status_code
+        == 200
+    )
     if workers > 1:
         assert wait_until(lambda: len(children_of(server.pid)) == workers, 10)
     children = children_of(server.pid)
@@ -55,7 +60,11 @@ def test_sigterm_during_a_stream_still_stops():
     server = ServerProcess("mockserver", "--port", "0", "--quiet", "--stream-delay", "0.2")
     conn = socket.create_connection(("127.0.0.1", port_of(server)), timeout=10)
     body = json.dumps({**REQUEST, "stream": True}).encode()
-    conn.sendall(b"POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: sk-a\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    conn.sendall(
+        b"POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: sk-a\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+        % len(body)
+        + body
+    )
     received = b""
     while b"event:" not in received:
         chunk = conn.recv(65536)
@@ -91,8 +100,12 @@ def test_one_log_line_per_request_and_never_the_key(tmp_path):
             sent = [
                 made,
                 http.get(f"/v1/responses/{made.json()['id']}", headers={"Authorization": SECRET}),
-                http.post("/v1/responses", json=REQUEST, headers={"Authorization": SECRET + "x"}),  # 401: a wrong key is not logged either
-                http.get(f"/v1/models?api_key={SECRET}", headers={"Authorization": SECRET}),  # a key in the query string
+                http.post(
+                    "/v1/responses", json=REQUEST, headers={"Authorization": SECRET + "x"}
+                ),  # 401: a wrong key is not logged either
+                http.get(
+                    f"/v1/models?api_key={SECRET}", headers={"Authorization": SECRET}
+                ),  # a key in the query string
                 http.post("/v1/responses", json={**REQUEST, "stream": True}, headers={"Authorization": SECRET}),
                 http.delete(f"/v1/responses/{made.json()['id']}", headers={"Authorization": SECRET}),
             ]
@@ -109,18 +122,34 @@ def test_one_log_line_per_request_and_never_the_key(tmp_path):
 @pytest.mark.timeout(60)
 def test_clients_leaving_mid_stream_cost_nothing():
     """Twenty streams cut after a few events: the server logs each, keeps serving, and ends with the threads it started with."""
-    with ServerProcess("mockserver", "--port", "0", "--stream-delay", "0.01", "--threads", "4", keep_lines=2000) as server:
+    with ServerProcess(
+        "mockserver", "--port", "0", "--stream-delay", "0.01", "--threads", "4", keep_lines=2000
+    ) as server:
         port = port_of(server)
-        assert httpx.post(f"{server.base}/v1/responses", json=REQUEST, headers={"Authorization": "sk-a"}, timeout=10).status_code == 200
+        assert (
+            httpx.post(
+                f"{server.base}/v1/responses", json=REQUEST, headers={"Authorization": "sk-a"}, timeout=10
+            ).status_code
+            == 200
+        )
         threads_before = proc_threads(server.pid)
         body = json.dumps({**REQUEST, "stream": True}).encode()
         for _ in range(20):
             conn = socket.create_connection(("127.0.0.1", port), timeout=10)
-            conn.sendall(b"POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: sk-a\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            conn.sendall(
+                b"POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: sk-a\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                % len(body)
+                + body
+            )
             conn.recv(2048)
             conn.close()
         assert wait_until(lambda: "\n".join(server.output).count("client disconnected from stream") >= 20, 15)
-        reply = httpx.post(f"{server.base}/v1/responses", json={**REQUEST, "stream": True}, headers={"Authorization": "sk-a"}, timeout=10)
+        reply = httpx.post(
+            f"{server.base}/v1/responses",
+            json={**REQUEST, "stream": True},
+            headers={"Authorization": "sk-a"},
+            timeout=10,
+        )
         assert reply.status_code == 200 and "response.completed" in reply.text
         assert proc_threads(server.pid) == threads_before
         assert "Traceback" not in "\n".join(server.output)

@@ -43,7 +43,11 @@ def test_each_broken_stream_fails_for_its_rule(name):
 
 def test_a_malformed_terminal_event_is_one_schema_report_not_also_a_missing_terminal():
     raw = (STREAMS / "mock_gateway.sse").read_text(encoding="utf-8")
-    broken = raw.replace('"type":"response.completed","sequence_number":82,"response":{"id"', '"type":"response.completed","sequence_number":82,"response":{"id":7,"_id"', 1)
+    broken = raw.replace(
+        '"type":"response.completed","sequence_number":82,"response":{"id"',
+        '"type":"response.completed","sequence_number":82,"response":{"id":7,"_id"',
+        1,
+    )
     assert broken != raw
     violations = validate_sse(broken)
     assert [v.rule for v in violations] == ["schema"], [str(v) for v in violations]
@@ -62,7 +66,9 @@ def test_a_failure_may_leave_an_item_unfinished_but_a_completion_may_not():
     }
     rules = {}
     for kind, response in ends.items():
-        stream = b"".join(encode_event(e) for e in [*cut, {"type": kind, "sequence_number": len(cut), "response": response}])
+        stream = b"".join(
+            encode_event(e) for e in [*cut, {"type": kind, "sequence_number": len(cut), "response": response}]
+        )
         rules[kind] = [v.rule for v in validate_sse(stream)]
     assert rules == {"response.failed": [], "response.completed": ["item_order"]}
 
@@ -79,10 +85,23 @@ def test_unterminated_last_event_is_a_violation():
 
 
 def test_cli_validates_a_recorded_stream():
-    ok = subprocess.run([sys.executable, "-m", "schemas", "validate", "event", "fixtures/streams/mock_gateway.sse"], cwd=ROOT, capture_output=True, text=True)
-    bad = subprocess.run([sys.executable, "-m", "schemas", "validate", "event", "fixtures/streams/broken_sequence_gap.sse"], cwd=ROOT, capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-m", "schemas", "validate", "event", "fixtures/streams/mock_gateway.sse"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    bad = subprocess.run(
+        [sys.executable, "-m", "schemas", "validate", "event", "fixtures/streams/broken_sequence_gap.sse"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0 and bad.returncode == 1
-    assert "event #6 (response.reasoning_summary_text.delta) /sequence_number: sequence_number: expected 6, got 7" in bad.stdout
+    assert (
+        "event #6 (response.reasoning_summary_text.delta) /sequence_number: sequence_number: expected 6, got 7"
+        in bad.stdout
+    )
 
 
 @given(st.text(min_size=1, max_size=200), st.integers(0, 2**32))
@@ -108,7 +127,11 @@ WORDS = st.sampled_from(["你好", "天气", "tea", "Rust", "为什么", "how", 
 def test_mock_streams_always_pass_the_validator(profile, words, model, cap, family):
     if family == "text":
         profile = "gateway"  # DashScope's reasoning_text events are a gateway-only form
-    app = APP[profile] if family == "summary" else create_app(profile=profile, reasoning_stream=family, log_requests=False)
+    app = (
+        APP[profile]
+        if family == "summary"
+        else create_app(profile=profile, reasoning_stream=family, log_requests=False)
+    )
     body = {"model": model, "input": " ".join(words), "stream": True}
     if cap is not None:
         body["max_output_tokens"] = cap

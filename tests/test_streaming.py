@@ -43,7 +43,11 @@ def test_wire_format_and_order():
     assert types[-1] == "response.completed"
     reasoning_end = types.index("response.output_item.done")
     assert types[3:5] == ["response.reasoning_summary_part.added", "response.reasoning_summary_text.delta"]
-    assert types[reasoning_end + 1 : reasoning_end + 4] == ["response.output_item.added", "response.content_part.added", "response.output_text.delta"]
+    assert types[reasoning_end + 1 : reasoning_end + 4] == [
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.output_text.delta",
+    ]
     for _, event in events:
         assert schemas.validate(event, "event") == [], event["type"]
 
@@ -65,8 +69,12 @@ def test_deltas_reassemble_and_final_equals_retrieve_and_plain_reply():
 
 
 def test_incomplete_stream_ends_with_response_incomplete():
-    events = events_of(stream(create_app().test_client(), {"model": "qwen-plus", "input": "Explain tea", "max_output_tokens": 16}))
-    assert events[-1][0] == "response.incomplete" and events[-1][1]["response"]["incomplete_details"] == {"reason": "max_output_tokens"}
+    events = events_of(
+        stream(create_app().test_client(), {"model": "qwen-plus", "input": "Explain tea", "max_output_tokens": 16})
+    )
+    assert events[-1][0] == "response.incomplete" and events[-1][1]["response"]["incomplete_details"] == {
+        "reason": "max_output_tokens"
+    }
 
 
 def test_dashscope_reasoning_family_and_pings():
@@ -83,7 +91,8 @@ def test_events_arrive_one_by_one_on_a_real_socket():
         with socket.create_connection((host, int(port)), timeout=5) as conn:
             conn.sendall(
                 b"POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: sk-a\r\nContent-Type: application/json\r\n"
-                + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
             )
             arrivals = []
             buffer = b""
@@ -105,12 +114,21 @@ def test_client_disconnect_mid_stream_costs_nothing(caplog):
         host, port = server.url.removeprefix("http://").split(":")
         body = json.dumps({**REQUEST, "stream": True}).encode()
         conn = socket.create_connection((host, int(port)), timeout=5)
-        conn.sendall(b"POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: sk-a\r\nContent-Type: application/json\r\n" + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        conn.sendall(
+            b"POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: sk-a\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
         conn.recv(1024)
         conn.close()
         import httpx
 
-        reply = httpx.post(f"{server.url}/v1/responses", json={"model": "qwen-plus", "input": "still there?"}, headers={"Authorization": "sk-a"}, timeout=10)
+        reply = httpx.post(
+            f"{server.url}/v1/responses",
+            json={"model": "qwen-plus", "input": "still there?"},
+            headers={"Authorization": "sk-a"},
+            timeout=10,
+        )
         assert reply.status_code == 200
         deadline = time.time() + 5
         while "disconnected" not in caplog.text and time.time() < deadline:

@@ -33,13 +33,20 @@ ORDER = {
     "$defs": {
         "Customer": {
             "type": "object",
-            "properties": {"name": {"type": "string"}, "email": {"type": "string", "format": "email"}, "tier": {"enum": ["free", "pro"]}},
+            "properties": {
+                "name": {"type": "string"},
+                "email": {"type": "string", "format": "email"},
+                "tier": {"enum": ["free", "pro"]},
+            },
             "required": ["name", "email", "tier"],
             "additionalProperties": False,
         },
         "Line": {
             "type": "object",
-            "properties": {"sku": {"type": "string", "pattern": "^[A-Z]{3}-\\d{4}$"}, "quantity": {"type": "integer", "minimum": 1, "maximum": 9}},
+            "properties": {
+                "sku": {"type": "string", "pattern": "^[A-Z]{3}-\\d{4}$"},
+                "quantity": {"type": "integer", "minimum": 1, "maximum": 9},
+            },
             "required": ["sku", "quantity"],
             "additionalProperties": False,
         },
@@ -71,7 +78,13 @@ def test_json_schema_output_validates_against_the_schema(client):
 def test_same_request_same_seed_same_document():
     def document(seed):
         client = create_app(seed=seed, api_keys=[API_KEY]).test_client()
-        return output_text(client.post("/v1/responses", json={"model": "qwen-plus", "input": "order", "text": json_schema_format(ORDER)}, headers={"Authorization": API_KEY}).json)
+        return output_text(
+            client.post(
+                "/v1/responses",
+                json={"model": "qwen-plus", "input": "order", "text": json_schema_format(ORDER)},
+                headers={"Authorization": API_KEY},
+            ).json
+        )
 
     assert document(3) == document(3)
     assert len({document(seed) for seed in range(5)}) > 1
@@ -85,7 +98,10 @@ def test_json_object_is_a_json_object_built_from_the_reply(client):
 
 NOT_STRICT = [
     ({"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": False}, "Missing 'a'"),
-    ({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}, "'additionalProperties' is required"),
+    (
+        {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]},
+        "'additionalProperties' is required",
+    ),
     ({"type": "array", "items": {"type": "string"}}, "root schema must be of type 'object'"),
 ]
 
@@ -95,14 +111,30 @@ NOT_STRICT = [
     [
         ("gateway", {"type": "object", "properties": {"a": {"type": "strin"}}}, False, "properties/a/type"),
         ("openai", {"type": "object", "properties": {"a": {"type": "strin"}}}, False, "properties/a/type"),
-        ("gateway", {"type": "object", "properties": {"a": {"type": "integer", "minimum": 5, "maximum": 1}}, "required": ["a"]}, False, "between 5 and 1"),
-        ("openai", {"type": "object", "properties": {"a": {"type": "integer", "minimum": 5, "maximum": 1}}, "required": ["a"]}, False, "between 5 and 1"),
-        *[("openai", schema, True, expected) for schema, expected in NOT_STRICT],  # strict mode is enforced by OpenAI only
+        (
+            "gateway",
+            {"type": "object", "properties": {"a": {"type": "integer", "minimum": 5, "maximum": 1}}, "required": ["a"]},
+            False,
+            "between 5 and 1",
+        ),
+        (
+            "openai",
+            {"type": "object", "properties": {"a": {"type": "integer", "minimum": 5, "maximum": 1}}, "required": ["a"]},
+            False,
+            "between 5 and 1",
+        ),
+        *[
+            ("openai", schema, True, expected) for schema, expected in NOT_STRICT
+        ],  # strict mode is enforced by OpenAI only
     ],
 )
 def test_unusable_schema_is_a_400_invalid_json_schema(profile, schema, strict, expected):
     client = create_app(profile=profile, api_keys=[API_KEY]).test_client()
-    reply = client.post("/v1/responses", json={"model": "qwen-plus", "input": "x", "text": json_schema_format(schema, strict=strict)}, headers={"Authorization": API_KEY})
+    reply = client.post(
+        "/v1/responses",
+        json={"model": "qwen-plus", "input": "x", "text": json_schema_format(schema, strict=strict)},
+        headers={"Authorization": API_KEY},
+    )
     assert reply.status_code == 400
     error = reply.json["error"]
     assert error["code"] == "invalid_json_schema" and expected in error["message"] and "'order'" in error["message"]
@@ -119,7 +151,9 @@ def test_gateway_does_not_enforce_strict_mode_but_the_output_still_fits(client, 
 
 
 def test_streamed_structured_output_reassembles_into_the_document(client):
-    raw = create(client, model="qwen3.6-plus", input="order please", text=json_schema_format(ORDER), stream=True).get_data(as_text=True)
+    raw = create(
+        client, model="qwen3.6-plus", input="order please", text=json_schema_format(ORDER), stream=True
+    ).get_data(as_text=True)
     assert validate_sse(raw, "gateway") == []
     events = [e.json for e in parse_sse(raw).events]
     text = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
@@ -127,14 +161,18 @@ def test_streamed_structured_output_reassembles_into_the_document(client):
     assert text == output_text(events[-1]["response"])
 
 
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 
 
 @SETTINGS
 @given(data=st.data(), strict=st.booleans())
 def test_output_always_fits_a_generated_schema(client, data, strict):
     schema = data.draw(json_schemas(strict=strict), label="schema")
-    reply = create(client, input="填一下" if strict else "fill it in", store=False, text=json_schema_format(schema, strict=strict))
+    reply = create(
+        client, input="填一下" if strict else "fill it in", store=False, text=json_schema_format(schema, strict=strict)
+    )
     assert reply.status_code == 200, reply.json
     errors = list(Draft202012Validator(schema).iter_errors(json.loads(output_text(reply.json))))
     assert not errors, [e.message for e in errors]

@@ -19,9 +19,23 @@ TIME = {
     "type": "function",
     "name": "get_time",
     "description": "Current time and weather station clock for a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False},
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    },
 }
-STOCK = {"type": "function", "name": "get_stock_price", "description": "Price of a stock ticker", "parameters": {"type": "object", "properties": {"ticker": {"type": "string", "pattern": "^[A-Z]{1,5}$"}}, "required": ["ticker"]}}
+STOCK = {
+    "type": "function",
+    "name": "get_stock_price",
+    "description": "Price of a stock ticker",
+    "parameters": {
+        "type": "object",
+        "properties": {"ticker": {"type": "string", "pattern": "^[A-Z]{1,5}$"}},
+        "required": ["ticker"],
+    },
+}
 
 
 def create(client, **body):
@@ -57,7 +71,12 @@ def test_none_never_calls_and_required_always_does(client):
 
 
 def test_named_tool_choice_calls_exactly_that_function(client):
-    body = create(client, input="What's the weather in Paris?", tools=[WEATHER, STOCK], tool_choice={"type": "function", "name": "get_stock_price"}).json
+    body = create(
+        client,
+        input="What's the weather in Paris?",
+        tools=[WEATHER, STOCK],
+        tool_choice={"type": "function", "name": "get_stock_price"},
+    ).json
     (call,) = calls_in(body)
     assert call["name"] == "get_stock_price"
     assert Draft202012Validator(STOCK["parameters"]).is_valid(json.loads(call["arguments"]))
@@ -68,7 +87,12 @@ def test_unknown_named_tool_is_a_400_in_the_profiles_envelope(profile):
     client = create_app(profile=profile, api_keys=[API_KEY]).test_client()
     reply = client.post(
         "/v1/responses",
-        json={"model": "qwen-plus", "input": "x", "tools": [WEATHER], "tool_choice": {"type": "function", "name": "nope"}},
+        json={
+            "model": "qwen-plus",
+            "input": "x",
+            "tools": [WEATHER],
+            "tool_choice": {"type": "function", "name": "nope"},
+        },
         headers={"Authorization": f"Bearer {API_KEY}"},
     )
     assert reply.status_code == 400
@@ -90,7 +114,11 @@ def test_parallel_calls_unless_parallel_tool_calls_is_false(client):
 def test_arguments_are_deterministic_under_the_seed(app):
     def arguments(seed):
         client = create_app(seed=seed, api_keys=[API_KEY]).test_client()
-        body = client.post("/v1/responses", json={"model": "qwen-plus", "input": "weather?", "tools": [WEATHER, STOCK], "tool_choice": "required"}, headers={"Authorization": API_KEY}).json
+        body = client.post(
+            "/v1/responses",
+            json={"model": "qwen-plus", "input": "weather?", "tools": [WEATHER, STOCK], "tool_choice": "required"},
+            headers={"Authorization": API_KEY},
+        ).json
         return [c["arguments"] for c in calls_in(body)]
 
     assert arguments(1) == arguments(1)
@@ -102,7 +130,12 @@ def test_function_call_output_gets_a_message_that_uses_the_result(client):
     (call,) = calls_in(first)
     result = '{"temperature": 21, "sky": "clear"}'
     # via previous_response_id
-    follow = create(client, previous_response_id=first["id"], tools=[WEATHER], input=[{"type": "function_call_output", "call_id": call["call_id"], "output": result}]).json
+    follow = create(
+        client,
+        previous_response_id=first["id"],
+        tools=[WEATHER],
+        input=[{"type": "function_call_output", "call_id": call["call_id"], "output": result}],
+    ).json
     assert not calls_in(follow)
     assert result in follow["output"][-1]["content"][0]["text"]
     assert follow["usage"]["input_tokens"] > first["usage"]["input_tokens"]  # the whole conversation is counted
@@ -121,7 +154,11 @@ def test_function_call_output_gets_a_message_that_uses_the_result(client):
 
 
 def test_chinese_tool_result_gets_a_chinese_reply(client):
-    body = create(client, model="qwen-plus", input=[{"type": "function_call_output", "call_id": "call_1", "output": "杭州：晴，21度"}]).json
+    body = create(
+        client,
+        model="qwen-plus",
+        input=[{"type": "function_call_output", "call_id": "call_1", "output": "杭州：晴，21度"}],
+    ).json
     assert body["output"][-1]["content"][0]["text"].startswith("根据工具返回的结果")
 
 
@@ -135,31 +172,51 @@ def test_streamed_call_has_argument_deltas_and_a_valid_sequence(client):
     final = events[-1]["response"]
     (call,) = calls_in(final)
     assert deltas == done["arguments"] == call["arguments"] and done["name"] == "get_weather"
-    added = next(e for e in events if e["type"] == "response.output_item.added" and e["item"]["type"] == "function_call")
+    added = next(
+        e for e in events if e["type"] == "response.output_item.added" and e["item"]["type"] == "function_call"
+    )
     assert added["item"]["arguments"] == "" and added["output_index"] == 1
     assert client.get(f"/v1/responses/{final['id']}").json == final
 
 
 def test_token_cap_drops_calls_that_do_not_fit(client):
-    body = create(client, model="qwen-plus", input="weather and time in Paris?", tools=[WEATHER, TIME], max_output_tokens=16).json
+    body = create(
+        client, model="qwen-plus", input="weather and time in Paris?", tools=[WEATHER, TIME], max_output_tokens=16
+    ).json
     assert body["status"] == "incomplete" and body["incomplete_details"] == {"reason": "max_output_tokens"}
     assert body["usage"]["output_tokens"] <= 16
 
 
 def test_invalid_parameters_schema_is_a_400_naming_the_tool(client):
-    broken = {**WEATHER, "name": "broken", "strict": False, "parameters": {"type": "object", "properties": {"x": {"type": "strin"}}}}
+    broken = {
+        **WEATHER,
+        "name": "broken",
+        "strict": False,
+        "parameters": {"type": "object", "properties": {"x": {"type": "strin"}}},
+    }
     reply = create(client, input="x", tools=[broken])
     assert reply.status_code == 400 and reply.json["error"]["code"] == "invalid_function_parameters"
     assert "'broken'" in reply.json["error"]["message"]
-    loose = {**WEATHER, "parameters": {"type": "object", "properties": {"x": {"type": "string"}}}}  # strict, but x is not required
-    assert create(client, input="x", tools=[loose]).status_code == 200  # the gateway profile does not enforce strict mode
+    loose = {
+        **WEATHER,
+        "parameters": {"type": "object", "properties": {"x": {"type": "string"}}},
+    }  # strict, but x is not required
+    assert (
+        create(client, input="x", tools=[loose]).status_code == 200
+    )  # the gateway profile does not enforce strict mode
     openai_client = create_app(profile="openai", api_keys=[API_KEY]).test_client()
-    reply = openai_client.post("/v1/responses", json={"model": "qwen-plus", "input": "x", "tools": [loose]}, headers={"Authorization": f"Bearer {API_KEY}"})
+    reply = openai_client.post(
+        "/v1/responses",
+        json={"model": "qwen-plus", "input": "x", "tools": [loose]},
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    )
     assert reply.status_code == 400 and "Missing 'x'" in reply.json["error"]["message"]
     assert reply.json["error"]["param"] == "tools[0].parameters"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(parameters=json_schemas(root_object=True))
 def test_generated_arguments_always_fit_generated_parameter_schemas(client, parameters):
     tool = {"type": "function", "name": "do_it", "parameters": parameters}

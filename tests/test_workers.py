@@ -50,8 +50,21 @@ def redis_url() -> Iterator[str]:
 
     port = free_port()
     proc = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "yes",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"
     try:
@@ -165,7 +178,10 @@ def test_concurrent_writers_lose_nothing(store_url):
 def test_eviction_is_exact_under_concurrent_writers(tmp_path):
     url = f"sqlite:///{tmp_path / 'small.db'}"
     stores = [open_store(url, 20) for _ in range(3)]
-    threads = [threading.Thread(target=lambda s=s, i=i: [s.put(f"r{i}_{n}", record(n)) for n in range(40)]) for i, s in enumerate(stores)]
+    threads = [
+        threading.Thread(target=lambda s=s, i=i: [s.put(f"r{i}_{n}", record(n)) for n in range(40)])
+        for i, s in enumerate(stores)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -208,7 +224,12 @@ def test_two_apps_share_responses_seed_quota_and_reset(shared_url):
 def test_same_seed_same_text_across_apps(shared_url):
     one = create_app(store_url=shared_url, seed=11, log_requests=False)
     two = create_app(store=open_store(shared_url, 100), seed=11, log_requests=False)
-    texts = [app.test_client().post("/v1/responses", json={**REQUEST, "input": "How do I test a gateway?"}, headers=AUTH).get_json()["output"][-1]["content"][0]["text"] for app in (one, two)]
+    texts = [
+        app.test_client()
+        .post("/v1/responses", json={**REQUEST, "input": "How do I test a gateway?"}, headers=AUTH)
+        .get_json()["output"][-1]["content"][0]["text"]
+        for app in (one, two)
+    ]
     assert texts[0] == texts[1]
 
 
@@ -237,7 +258,9 @@ def hammer(base: str, creates: int, threads: int) -> tuple[list[tuple[str, str]]
 
     def client(count: int) -> None:
         try:
-            with httpx.Client(base_url=base, headers=AUTH, timeout=20, limits=httpx.Limits(max_keepalive_connections=0)) as http:
+            with httpx.Client(
+                base_url=base, headers=AUTH, timeout=20, limits=httpx.Limits(max_keepalive_connections=0)
+            ) as http:
                 for _ in range(count):
                     reply = http.post("/v1/responses", json=REQUEST)
                     assert reply.status_code == 200, reply.text
@@ -255,13 +278,17 @@ def hammer(base: str, creates: int, threads: int) -> tuple[list[tuple[str, str]]
 
 
 def run_workers(store_args: list[str], tmp_path: Path) -> None:
-    with ServerProcess("mockserver", "--port", "0", "--workers", "4", "--threads", "4", *store_args, keep_lines=5000) as server:
+    with ServerProcess(
+        "mockserver", "--port", "0", "--workers", "4", "--threads", "4", *store_args, keep_lines=5000
+    ) as server:
         base = server.base
         made, errors = hammer(base, 200, 4)
         assert not errors, errors[:3]
         assert len(made) == 200 and len({rid for rid, _ in made}) == 200
         retrieved_by: dict[str, str] = {}
-        with httpx.Client(base_url=base, headers=AUTH, timeout=20, limits=httpx.Limits(max_keepalive_connections=0)) as http:
+        with httpx.Client(
+            base_url=base, headers=AUTH, timeout=20, limits=httpx.Limits(max_keepalive_connections=0)
+        ) as http:
             for response_id, _ in made:
                 reply = http.get(f"/v1/responses/{response_id}")
                 assert reply.status_code == 200, (response_id, reply.text)
@@ -271,7 +298,11 @@ def run_workers(store_args: list[str], tmp_path: Path) -> None:
         pids = served_by(server)
         creators = {pids.get(req) for _, req in made} - {None}
         readers = {pids.get(req) for req in retrieved_by.values()} - {None}
-        crossed = sum(1 for rid, req in made if pids.get(req) and pids.get(retrieved_by[rid]) and pids[req] != pids[retrieved_by[rid]])
+        crossed = sum(
+            1
+            for rid, req in made
+            if pids.get(req) and pids.get(retrieved_by[rid]) and pids[req] != pids[retrieved_by[rid]]
+        )
         assert len(creators) >= 2 and len(readers) >= 2, (creators, readers)
         assert crossed > 0, "no response was created on one worker and read on another"
         assert server.stop() == 0
@@ -304,7 +335,14 @@ def test_quota_holds_across_workers(tmp_path):
     with ServerProcess("mockserver", "--port", "0", "--workers", "3", "--quiet", "--keys-file", str(keys)) as server:
         statuses = []
         for _ in range(8):  # a new connection each time: spread over the workers
-            statuses.append(httpx.post(f"{server.base}/v1/responses", json={**REQUEST, "store": False}, headers={"Authorization": "sk-five"}, timeout=20).status_code)
+            statuses.append(
+                httpx.post(
+                    f"{server.base}/v1/responses",
+                    json={**REQUEST, "store": False},
+                    headers={"Authorization": "sk-five"},
+                    timeout=20,
+                ).status_code
+            )
         assert statuses == [200] * 5 + [401] * 3
 
 
