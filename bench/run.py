@@ -270,16 +270,19 @@ def render(
     out = [
         "# Mock vs baseline",
         "",
-        f"{time.strftime('%Y-%m-%d %H:%M')} · {platform.python_implementation()} {platform.python_version()} · {os.cpu_count()} cores · waitress {args.threads} threads · wrk 1 thread, {args.duration:.0f}s per run · "
+        f"{time.strftime('%Y-%m-%d %H:%M')} · {platform.python_implementation()} {platform.python_version()} · "
+        f"{os.cpu_count()} cores · waitress {args.threads} threads · wrk 1 thread, {args.duration:.0f}s per run · "
         f"documented request; reply {reply_bytes} bytes, stream {sse_events} events · bench took {elapsed:.0f}s",
         "",
-        "Baseline: the same waitress settings serving a minimal Flask app that returns the mock's reply bytes (and its stream's events) unchanged.",
+        "Baseline: the same waitress settings serving a minimal Flask app that returns the mock's reply bytes "
+        "(and its stream's events) unchanged.",
         "",
         "| measure | mock | baseline | mock / baseline |",
         "| --- | ---: | ---: | ---: |",
         *(f"| {a} | {b_} | {c} | {d} |" for a, b_, c, d in rows),
         "",
-        f"Throughput target (mock within {TARGET:g}x of the baseline): worst factor {worst:.2f}x with the documented request repeated, {'met' if worst <= TARGET else 'NOT met'}; "
+        f"Throughput target (mock within {TARGET:g}x of the baseline): worst factor {worst:.2f}x "
+        f"with the documented request repeated, {'met' if worst <= TARGET else 'NOT met'}; "
         f"{worst_distinct:.2f}x with every request distinct, {'met' if worst_distinct <= TARGET else 'NOT met'}. "
         f"Errors and non-2xx replies during the runs: {errors}.",
         "",
@@ -292,13 +295,15 @@ def render(
         f"| validate the documented response | {validation.response_us:.0f} µs |",
         f"| validate the documented request | {validation.request_us:.0f} µs |",
         f"| validate one stream event (output_text.delta) | {validation.event_us:.0f} µs |",
-        f"| validator compiled once and reused (`validator_for` cached) | {'yes' if validation.compiled_once else 'NO'} ({validation.cache_hits} cache hits) |",
+        f"| validator compiled once and reused (`validator_for` cached) "
+        f"| {'yes' if validation.compiled_once else 'NO'} ({validation.cache_hits} cache hits) |",
     ]
     if suite is not None:
         out += [
             "",
             "## Contract suite",
             "",
-            f"`pytest --pyargs contract_tests` (default run, in-process mock): {suite[0]:.1f} s, {suite[1]} (target < 60 s).",
+            f"`pytest --pyargs contract_tests` (default run, in-process mock): "
+            f"{suite[0]:.1f} s, {suite[1]} (target < 60 s).",
         ]
     return "\n".join(out) + "\n"

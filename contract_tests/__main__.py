@@ -46,7 +46,10 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="FILE",
-        help="more requests: a JSON list of {name, body, modes?}, an object {name: body}, or a folder of bodies (repeatable)",
+        help=(
+            "more requests: a JSON list of {name, body, modes?}, an object {name: body}, "
+            "or a folder of bodies (repeatable)"
+        ),
     )
     rec.add_argument("--no-documented", action="store_true", help="leave out fixtures/documented_request.json")
     rec.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default 120)")
@@ -104,7 +107,8 @@ def cmd_record(args: argparse.Namespace) -> int:
         timing = data["timing"]
         extra = f", {events} events" if events else ""
         print(
-            f"{path}  {data['response']['status']}  {timing['total_ms']:.0f} ms (first byte {timing['ttfb_ms']:.0f} ms{extra})"
+            f"{path}  {data['response']['status']}  {timing['total_ms']:.0f} ms "
+            f"(first byte {timing['ttfb_ms']:.0f} ms{extra})"
         )
     return 0
 

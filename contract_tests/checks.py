@@ -257,7 +257,8 @@ def tool_arguments(call: dict[str, Any], index: int, request: dict[str, Any]) ->
         Finding(
             "tool_arguments",
             f"/output/{index}/arguments",
-            f"the arguments break {tool['name']}'s parameters at {schemas.to_pointer(e.absolute_path) or '/'}: {e.message}",
+            f"the arguments break {tool['name']}'s parameters "
+            f"at {schemas.to_pointer(e.absolute_path) or '/'}: {e.message}",
         )
         for e in Draft202012Validator(tool["parameters"]).iter_errors(json.loads(call["arguments"]))
     ][:5]
@@ -285,7 +286,8 @@ def json_output(text: str, request: dict[str, Any]) -> list[Finding]:
             Finding(
                 "json_output",
                 "/output",
-                f"the JSON text breaks the requested schema at {schemas.to_pointer(e.absolute_path) or '/'}: {e.message}",
+                f"the JSON text breaks the requested schema "
+                f"at {schemas.to_pointer(e.absolute_path) or '/'}: {e.message}",
             )
             for e in Draft202012Validator(fmt["schema"]).iter_errors(value)
         ][:5]
@@ -324,7 +326,8 @@ def token_limit(body: dict[str, Any], request: dict[str, Any], rules: Behaviour)
             Finding(
                 "max_tokens_effect",
                 "/incomplete_details/reason",
-                f"the reply was cut at {produced} output tokens by max_tokens={max_tokens}, which the {rules.profile} profile says has no effect",
+                f"the reply was cut at {produced} output tokens by max_tokens={max_tokens}, "
+                f"which the {rules.profile} profile says has no effect",
             )
         )
     return found
@@ -443,7 +446,8 @@ def _request_id(reply: Reply, error: dict[str, Any], rules: Behaviour) -> list[F
             Finding(
                 "request_id_message",
                 "/error/message",
-                f"request id {match.group(1)!r} in the message differs from the {rules.request_id_header} header {header!r}",
+                f"request id {match.group(1)!r} in the message differs "
+                f"from the {rules.request_id_header} header {header!r}",
             )
         ]
     return []
@@ -517,7 +521,7 @@ def _differences(left: Any, right: Any, path: str = "") -> Iterator[tuple[str, A
             else:
                 yield from _differences(left[key], right[key], pointer)
     elif isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
-        for index, (a, b) in enumerate(zip(left, right)):
+        for index, (a, b) in enumerate(zip(left, right, strict=True)):
             yield from _differences(a, b, f"{path}/{index}")
     elif left != right:
         yield path, left, right

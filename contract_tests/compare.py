@@ -197,7 +197,7 @@ def _merge_branches(at: Loc, branches: list[Loc], docs: Docs, into: View, seen: 
     tags = [discriminator_values(v, docs) for v in views]
     if all(tags):
         into.variants_at = at
-        for branch, values in zip(branches, tags):
+        for branch, values in zip(branches, tags, strict=True):
             for value in values:
                 into.variants.setdefault(value, []).append(branch)
         into.types = into.types or {"object"}

@@ -101,7 +101,7 @@ def compat(folder: Path | None = None) -> tuple[list[Incompatibility], int]:
 
 
 def known(where: str, pointer: str) -> Deviation | None:
-    """The listed deviation a violation is: ``deviations.json`` for replies, ``profiles.json`` for the error envelope."""
+    """The listed deviation a violation is: ``deviations.json`` for replies, ``profiles.json`` for error envelopes."""
     if where != "error":
         return known_deviation(pointer)
     if pointer == "/error/param" and not behaviour("gateway").error_has_param:

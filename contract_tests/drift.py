@@ -158,13 +158,14 @@ def sequence_differences(old: Samples, new: Samples) -> list[Difference]:
         common_before = [t for t in before if t in after]
         common_after = [t for t in after if t in before]
         if common_before != common_after:
-            first = next(i for i, (a, b) in enumerate(zip(common_before, common_after)) if a != b)
+            first = next(i for i, (a, b) in enumerate(zip(common_before, common_after, strict=False)) if a != b)
             found.append(
                 Difference(
                     "stream",
                     "",
                     BREAKING,
-                    f"events reordered: {' > '.join(common_before[first : first + 3])} became {' > '.join(common_after[first : first + 3])}",
+                    f"events reordered: {' > '.join(common_before[first : first + 3])} "
+                    f"became {' > '.join(common_after[first : first + 3])}",
                     sources,
                 )
             )

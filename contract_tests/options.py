@@ -14,7 +14,7 @@ crash. Where pytest-base-url is installed its ``--base-url`` is read instead.
 | ``--strict-openai`` | | off: OpenAI deviations are summarised, not failed |
 | ``--contract-budget N`` | ``CONTRACT_BUDGET`` | 40 for a live target, none in-process |
 | ``--contract-models a,b`` | ``CONTRACT_MODELS`` | what ``GET /v1/models`` lists, else ``qwen3.6-plus`` |
-| ``--contract-hypothesis-profile mock|live|nightly`` | ``CONTRACT_HYPOTHESIS_PROFILE`` | ``mock`` in-process, ``live`` over HTTP |
+| ``--contract-hypothesis-profile mock|live|nightly`` | ``CONTRACT_HYPOTHESIS_PROFILE`` | live over HTTP, else mock |
 | ``--contract-app module:factory`` | | ``mockserver:create_app`` |
 """
 
@@ -60,7 +60,10 @@ def add_options(parser: pytest.Parser) -> None:
         dest="contract_base_url",
         default=None,
         metavar="URL",
-        help="live target, e.g. https://host/v1 (env CONTRACT_BASE_URL, then OPENAI_BASE_URL); default: the mock in-process",
+        help=(
+            "live target, e.g. https://host/v1 (env CONTRACT_BASE_URL, then OPENAI_BASE_URL); "
+            "default: the mock in-process"
+        ),
     )
     add(
         "--api-key",
@@ -92,7 +95,10 @@ def add_options(parser: pytest.Parser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help=f"at most N requests to the target, then the remaining tests are skipped (env CONTRACT_BUDGET; default {LIVE_BUDGET} for a live target)",
+        help=(
+            "at most N requests to the target, then the remaining tests are skipped "
+            f"(env CONTRACT_BUDGET; default {LIVE_BUDGET} for a live target)"
+        ),
     )
     add(
         None,
@@ -108,7 +114,10 @@ def add_options(parser: pytest.Parser) -> None:
         dest="contract_hypothesis_profile",
         default=None,
         choices=HYPOTHESIS_PROFILES,
-        help="how many examples: mock (fast), live (few, no shrinking), nightly (thorough); default mock in-process, live over HTTP",
+        help=(
+            "how many examples: mock (fast), live (few, no shrinking), nightly (thorough); "
+            "default mock in-process, live over HTTP"
+        ),
     )
     add(
         None,
@@ -136,7 +145,10 @@ class ContractOptions:
         return self.base_url is not None
 
     def __repr__(self) -> str:  # never the key
-        return f"ContractOptions(base_url={self.base_url!r}, profile={self.profile!r}, budget={self.budget}, models={self.models})"
+        return (
+            f"ContractOptions(base_url={self.base_url!r}, profile={self.profile!r}, "
+            f"budget={self.budget}, models={self.models})"
+        )
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> ContractOptions:

@@ -46,7 +46,7 @@ def _httpcore2_mocker() -> str | None:
             """respx's httpcore mocker, pointed at httpcore2's connection classes."""
 
             name = "httpcore2"
-            targets = [  # noqa: RUF012 (respx reads a class-level list)
+            targets = [  # respx reads a class-level list
                 "httpcore2._sync.connection.HTTPConnection",
                 "httpcore2._sync.connection_pool.ConnectionPool",
                 "httpcore2._sync.http_proxy.HTTPProxy",

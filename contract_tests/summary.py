@@ -21,7 +21,10 @@ def summary_lines(session: ContractSession) -> list[str]:
     if target.budget is not None:
         spent += f" of a budget of {target.budget}"
         if target.budget_hit:
-            spent += f": request budget of {target.budget} reached, the remaining tests were skipped (raise --contract-budget)"
+            spent += (
+                f": request budget of {target.budget} reached, "
+                "the remaining tests were skipped (raise --contract-budget)"
+            )
     lines.append(spent)
     lines += compatibility_lines(session)
     return lines

@@ -58,7 +58,8 @@ def test_max_tokens_takes_the_profiles_effect(contract: ContractSession) -> None
                 checks.Finding(
                     "max_tokens_effect",
                     "/usage/output_tokens",
-                    f"{produced} output tokens for a long answer: capped by max_tokens=16, which the {contract.profile} profile says has no effect",
+                    f"{produced} output tokens for a long answer: capped by max_tokens=16, "
+                    f"which the {contract.profile} profile says has no effect",
                 )
             ],
             reply,

@@ -44,7 +44,8 @@ def test_a_stored_response_can_be_retrieved_listed_chained_and_deleted(contract:
                 checks.Finding(
                     "chain",
                     "/usage/input_tokens",
-                    f"{after} input tokens for the second turn, not more than the first turn's {before}: the earlier turn was not included",
+                    f"{after} input tokens for the second turn, not more than the first turn's {before}: "
+                    "the earlier turn was not included",
                 )
             ],
             chained,

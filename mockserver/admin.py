@@ -101,7 +101,10 @@ def requested_seed() -> int:
 
 @admin.get("/requests")
 def recent_requests() -> Response:
-    """The last requests to the API (admin calls left out), oldest first; method, path, status, request id, milliseconds."""
+    """The last requests to the API (admin calls left out), oldest first.
+
+    Each gives the method, path, status, request id and milliseconds.
+    """
     state = mock_state()
     limit = int_param("limit", default=100, low=1, high=state.recent.maxlen or 200)
     with state.lock:

@@ -79,7 +79,8 @@ def _register_request_hooks(app: Flask, config: MockConfig) -> None:
         return response
 
 
-#: Request bodies up to this size are kept in the recent-requests list (``/__mock__/requests``); larger ones are left out, so 200 entries stay small.
+#: Request bodies up to this size are kept in the recent-requests list (``/__mock__/requests``);
+#: larger ones are left out, so 200 entries stay small.
 RECENT_BODY_LIMIT = 64 * 1024
 
 

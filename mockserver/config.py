@@ -49,7 +49,10 @@ class KeySpec:
     account_exhausted: bool = False
 
     def __repr__(self) -> str:  # keys never reach logs or reprs
-        return f"KeySpec(key='sk-***', models={self.models!r}, quota={self.quota!r}, expires_at={self.expires_at!r}, account_exhausted={self.account_exhausted!r})"
+        return (
+            f"KeySpec(key='sk-***', models={self.models!r}, quota={self.quota!r}, "
+            f"expires_at={self.expires_at!r}, account_exhausted={self.account_exhausted!r})"
+        )
 
 
 DEFAULT_MODELS = (
@@ -106,7 +109,8 @@ class MockConfig:
             raise ConfigError(f"reasoning_stream: {self.reasoning_stream!r} is not 'summary' or 'text'")
         if self.reasoning_stream == "text" and self.profile != "gateway":
             raise ConfigError(
-                "reasoning_stream: 'text' (DashScope's reasoning_text events without content_index) exists only in the gateway profile"
+                "reasoning_stream: 'text' (DashScope's reasoning_text events without content_index) "
+                "exists only in the gateway profile"
             )
         if not 1 <= self.workers <= 64:
             raise ConfigError(f"workers: must be between 1 and 64, got {self.workers}")

@@ -90,7 +90,49 @@ EN = {
 }
 
 STOPWORDS = frozenset(
-    "a an the is are was were be to of and or in on for with what how why who when where which can could would should do does did i you me my your it this that please tell about".split()
+    [
+        "a",
+        "an",
+        "the",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "to",
+        "of",
+        "and",
+        "or",
+        "in",
+        "on",
+        "for",
+        "with",
+        "what",
+        "how",
+        "why",
+        "who",
+        "when",
+        "where",
+        "which",
+        "can",
+        "could",
+        "would",
+        "should",
+        "do",
+        "does",
+        "did",
+        "i",
+        "you",
+        "me",
+        "my",
+        "your",
+        "it",
+        "this",
+        "that",
+        "please",
+        "tell",
+        "about",
+    ]
 )
 
 
@@ -144,7 +186,8 @@ def reasoning_summary(user_text: str, reply: str, rng: random.Random) -> str:
     language = "Chinese" if has_cjk(user_text) else "English"
     intent = "Greeting/Initiating conversation" if is_greeting(user_text) else "Question or request"
     steps = [
-        f"1.  **Analyze User Input:**\n   - User said: {json.dumps(_clip(user_text, 60), ensure_ascii=False)}\n   - Language: {language}\n   - Intent: {intent}",
+        f"1.  **Analyze User Input:**\n   - User said: {json.dumps(_clip(user_text, 60), ensure_ascii=False)}\n"
+        f"   - Language: {language}\n   - Intent: {intent}",
         f"2.  **Determine Response Strategy:**\n   - Respond in {language}\n   - "
         + rng.choice(["Keep it concise and friendly", "Be helpful and specific", "Offer further assistance"]),
         f"3.  **Draft Response:**\n   {_clip(reply, 120)}",

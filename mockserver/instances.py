@@ -48,7 +48,8 @@ def generate(schema: dict[str, Any] | bool, rng: random.Random, *, prompt: str =
     from the question take from it (``query`` gets the topic, ``location``
     a place named in it), and other free text is Chinese when it is.
     """
-    # The 2020-12 checker, not FormatChecker(): that one mixes in draft 3's "time" (%H:%M:%S, no zone) and refuses RFC 3339 times
+    # The 2020-12 checker, not FormatChecker(): that one mixes in draft 3's "time" (%H:%M:%S, no zone)
+    # and refuses RFC 3339 times
     validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     walker = _Walker(schema, rng, prompt=prompt)
     problem = "no draw fitted"
@@ -379,9 +380,7 @@ def number_bounds(schema: dict[str, Any], default_span: float = 100.0) -> tuple[
 
 def formatted(name: str | None, rng: random.Random) -> str | None:
     """A string in the named ``format``, or None for free text."""
-    moment = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(
-        seconds=rng.randrange(365 * 86400)
-    )
+    moment = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(seconds=rng.randrange(365 * 86400))
     makers = {
         "date-time": lambda: moment.isoformat().replace("+00:00", "Z"),
         "date": lambda: moment.date().isoformat(),

@@ -172,7 +172,8 @@ class SQLiteStore:
     def incr(self, name: str, amount: int = 1) -> int:
         def statements(conn: sqlite3.Connection) -> int:
             conn.execute(
-                "INSERT INTO kv (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = CAST(value AS INTEGER) + ?",
+                "INSERT INTO kv (name, value) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = CAST(value AS INTEGER) + ?",
                 (name, str(amount), amount),
             )
             return int(conn.execute("SELECT value FROM kv WHERE name = ?", (name,)).fetchone()[0])
@@ -199,12 +200,15 @@ class SQLiteStore:
 
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS responses (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS responses
+    (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS kv (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT OR IGNORE INTO meta (name, n) VALUES ('count', 0);
-CREATE TRIGGER IF NOT EXISTS responses_counted_in AFTER INSERT ON responses BEGIN UPDATE meta SET n = n + 1 WHERE name = 'count'; END;
-CREATE TRIGGER IF NOT EXISTS responses_counted_out AFTER DELETE ON responses BEGIN UPDATE meta SET n = n - 1 WHERE name = 'count'; END;
+CREATE TRIGGER IF NOT EXISTS responses_counted_in AFTER INSERT ON responses
+    BEGIN UPDATE meta SET n = n + 1 WHERE name = 'count'; END;
+CREATE TRIGGER IF NOT EXISTS responses_counted_out AFTER DELETE ON responses
+    BEGIN UPDATE meta SET n = n - 1 WHERE name = 'count'; END;
 """
 
 

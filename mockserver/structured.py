@@ -66,7 +66,10 @@ def strict_mode_problem(schema: dict[str, Any]) -> str | None:
         keys = list((node.get("properties") or {}).keys())
         missing = [k for k in keys if k not in (node.get("required") or [])]
         if missing:
-            return f"In {where}, 'required' is required to be supplied and to be an array including every key in properties. Missing {missing[0]!r}."
+            return (
+                f"In {where}, 'required' is required to be supplied and to be an array "
+                f"including every key in properties. Missing {missing[0]!r}."
+            )
         if node.get("additionalProperties", True) is not False:
             return f"In {where}, 'additionalProperties' is required to be supplied and to be false."
     return None

@@ -49,9 +49,12 @@ def check_tools(request: dict[str, Any], *, enforce_strict: bool) -> None:
                 "invalid_function_parameters", param=f"tools[{index}].parameters", target=tool["name"], detail=problem
             )
     choice = request.get("tool_choice")
-    if isinstance(choice, dict) and choice.get("type") == "function":
-        if not any(tool["name"] == choice["name"] for tool in tools):
-            raise ApiError("unknown_tool_choice", detail=choice["name"])
+    if (
+        isinstance(choice, dict)
+        and choice.get("type") == "function"
+        and not any(tool["name"] == choice["name"] for tool in tools)
+    ):
+        raise ApiError("unknown_tool_choice", detail=choice["name"])
 
 
 def function_calls(

@@ -26,6 +26,7 @@ after a fork.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -159,10 +160,8 @@ class _Supervisor:
         for pid in list(self.children):
             log.warning("worker pid %d did not stop in %.0f s: killing it", pid, STOP_TIMEOUT)
             _signal(pid, signal.SIGKILL)
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
         self.children.clear()
 
 
@@ -200,10 +199,8 @@ def _close_store_connections(store: Any) -> None:
 
 
 def _signal(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _describe(status: int) -> str:

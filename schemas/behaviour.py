@@ -134,7 +134,7 @@ class Deviation:
         pattern = self.path.split("/")
         parts = pointer.split("/")
         return len(pattern) == len(parts) and all(
-            p == "*" and q != "" or fnmatch.fnmatchcase(q, p) for p, q in zip(pattern, parts)
+            p == "*" and q != "" or fnmatch.fnmatchcase(q, p) for p, q in zip(pattern, parts, strict=True)
         )
 
 

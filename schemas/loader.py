@@ -11,9 +11,9 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from urllib.parse import urldefrag, urljoin
 from pathlib import Path
 from typing import Any
+from urllib.parse import urldefrag, urljoin
 
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012

@@ -90,7 +90,7 @@ def parse_sse(text: str | bytes | Iterable[str | bytes]) -> ParsedStream:
     data: list[str] = []
     start = 0
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    ends_clean = text.endswith("\n\n") or text.endswith("\r\n\r\n") or not text.strip()
+    ends_clean = text.endswith(("\n\n", "\r\n\r\n")) or not text.strip()
     for number, line in enumerate(lines, 1):
         if line == "":
             if data:
@@ -317,7 +317,8 @@ class _StreamChecker:
             if self.texts.get(key, "") != text:
                 return fail(
                     "text_reassembly",
-                    f"item {position}'s text ({_clip(text)}) is not what its deltas built ({_clip(self.texts.get(key, ''))})",
+                    f"item {position}'s text ({_clip(text)}) "
+                    f"is not what its deltas built ({_clip(self.texts.get(key, ''))})",
                     "/item",
                 )
         return None

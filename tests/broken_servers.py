@@ -184,7 +184,10 @@ def stream_deltas_do_not_reassemble(profile: str = "gateway", api_keys: Iterable
 
 
 def does_not_store(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
-    """Not broken: a target that keeps no responses (``GET`` after create is a 404), like ``store: false`` everywhere."""
+    """Not broken: a target that keeps no responses (``GET`` after create is a 404).
+
+    Like ``store: false`` everywhere.
+    """
     from schemas.behaviour import behaviour
 
     app = _mock(profile, api_keys)

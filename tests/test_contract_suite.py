@@ -279,7 +279,7 @@ def suite_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str]
         return SuiteRun(done.returncode, pytest.LineMatcher(done.stdout.splitlines()), done.stdout + done.stderr)
 
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        return dict(zip(jobs, pool.map(run, jobs)))
+        return dict(zip(jobs, pool.map(run, jobs), strict=True))
 
 
 @pytest.mark.slow
@@ -616,7 +616,10 @@ def test_mock_gateway_takes_the_mocks_configuration(mock_gateway: Any, no_networ
 
 @pytest.mark.sdk
 def test_mock_gateway_faults_reach_the_sdk_as_on_a_socket(mock_gateway: Any, no_network: None) -> None:
-    """A dropped connection in-process raises what a cut socket raises: RemoteProtocolError, or the SDK's APIConnectionError."""
+    """A dropped connection in-process raises what a cut socket raises.
+
+    That is RemoteProtocolError, or the SDK's APIConnectionError.
+    """
     import openai
 
     client = openai.OpenAI(max_retries=0)

@@ -11,6 +11,7 @@ Bounded: a few hundred examples, a few seconds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -146,10 +147,9 @@ def test_mutated_json_requests(profile, request):
     body=st.sampled_from([b"{}", json.dumps(VALID[-1]).encode()]),
 )
 def test_content_types(content_type, body):
-    try:
+    # werkzeug refuses header values it cannot send (ValueError); nothing reached the app
+    with contextlib.suppress(ValueError):
         check("gateway", body, content_type)
-    except ValueError:
-        pass  # werkzeug refuses header values it cannot send; nothing reached the app
 
 
 def test_valid_fixtures_are_the_seeds():

@@ -122,7 +122,8 @@ def dechunk(data: bytes) -> bytes:
 def post(path: str, body: bytes, *, content_type: str | None = "application/json", extra: str = "") -> bytes:
     ct = f"Content-Type: {content_type}\r\n" if content_type else ""
     return (
-        f"POST {path} HTTP/1.1\r\nHost: mock\r\nAuthorization: {KEY}\r\n{ct}Content-Length: {len(body)}\r\nConnection: close\r\n{extra}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: mock\r\nAuthorization: {KEY}\r\n{ct}"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n{extra}\r\n"
     ).encode() + body
 
 
@@ -235,7 +236,10 @@ def test_a_chunked_body_past_the_app_limit(server):
 
 
 def test_bad_chunked_encoding(server):
-    data = b"POST /v1/responses HTTP/1.1\r\nHost: mock\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"
+    data = (
+        b"POST /v1/responses HTTP/1.1\r\nHost: mock\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"
+    )
     assert_enveloped_4xx(exchange(server, data), server.profile)
     assert_healthy(server)
 

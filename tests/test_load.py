@@ -81,7 +81,10 @@ def cut(host: str, port: int, round_: Round) -> None:
     body = json.dumps({**REQUEST, "stream": True}).encode()
     with socket.create_connection((host, port), timeout=20) as conn:
         conn.sendall(
-            b"POST /v1/responses HTTP/1.1\r\nHost: load\r\nAuthorization: sk-load\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+            (
+                b"POST /v1/responses HTTP/1.1\r\nHost: load\r\nAuthorization: sk-load\r\n"
+                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+            )
             % len(body)
             + body
         )
@@ -109,7 +112,7 @@ def client(base: str, host: str, port: int, round_: Round, seed: int) -> None:
                     stream(http, round_, rng)
                 else:
                     cut(host, port, round_)
-            except Exception as exc:  # noqa: BLE001 - collected and reported
+            except Exception as exc:  # collected and reported
                 with round_.lock:
                     round_.errors.append(f"{kind}: {exc!r}")
 

@@ -1,4 +1,7 @@
-"""Scenarios (``--scenarios DIR``): matching requests get the answer the files give, and a broken folder stops the mock at start-up."""
+"""Scenarios (``--scenarios DIR``): matching requests get the answer the files give.
+
+A broken folder stops the mock at start-up.
+"""
 
 from __future__ import annotations
 

@@ -61,7 +61,10 @@ def test_sigterm_during_a_stream_still_stops():
     conn = socket.create_connection(("127.0.0.1", port_of(server)), timeout=10)
     body = json.dumps({**REQUEST, "stream": True}).encode()
     conn.sendall(
-        b"POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: sk-a\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+        (
+            b"POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: sk-a\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+        )
         % len(body)
         + body
     )
@@ -121,7 +124,10 @@ def test_one_log_line_per_request_and_never_the_key(tmp_path):
 
 @pytest.mark.timeout(60)
 def test_clients_leaving_mid_stream_cost_nothing():
-    """Twenty streams cut after a few events: the server logs each, keeps serving, and ends with the threads it started with."""
+    """Twenty streams cut after a few events.
+
+    The server logs each, keeps serving, and ends with the threads it started with.
+    """
     with ServerProcess(
         "mockserver", "--port", "0", "--stream-delay", "0.01", "--threads", "4", keep_lines=2000
     ) as server:
@@ -137,7 +143,10 @@ def test_clients_leaving_mid_stream_cost_nothing():
         for _ in range(20):
             conn = socket.create_connection(("127.0.0.1", port), timeout=10)
             conn.sendall(
-                b"POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: sk-a\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                (
+                    b"POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: sk-a\r\n"
+                    b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                )
                 % len(body)
                 + body
             )

@@ -6,8 +6,6 @@ import json
 import socket
 import time
 
-import pytest
-
 import schemas
 from mockserver import create_app
 
@@ -61,7 +59,10 @@ def test_deltas_reassemble_and_final_equals_retrieve_and_plain_reply():
     assert text == final["output"][1]["content"][0]["text"]
     assert client.get(f"/v1/responses/{final['id']}", headers={"Authorization": "sk-a"}).get_json() == final
     plain = client.post("/v1/responses", json=REQUEST, headers={"Authorization": "sk-a"}).get_json()
-    strip = lambda r: {k: v for k, v in r.items() if k not in ("id", "created_at", "completed_at", "output")}
+
+    def strip(r):
+        return {k: v for k, v in r.items() if k not in ("id", "created_at", "completed_at", "output")}
+
     assert strip(plain) == strip(final)
     assert [i["content"] if i["type"] == "message" else i["summary"] for i in plain["output"]] == [
         i["content"] if i["type"] == "message" else i["summary"] for i in final["output"]

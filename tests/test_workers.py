@@ -162,7 +162,7 @@ def test_concurrent_writers_lose_nothing(store_url):
             for n in range(50):
                 stores[index].put(f"resp_{index}_{n}", record(n))
                 stores[index].incr("puts")
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
@@ -266,7 +266,7 @@ def hammer(base: str, creates: int, threads: int) -> tuple[list[tuple[str, str]]
                     assert reply.status_code == 200, reply.text
                     with lock:
                         made.append((reply.json()["id"], reply.headers["X-Oneapi-Request-Id"]))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     pool = [threading.Thread(target=client, args=(creates // threads,)) for _ in range(threads)]
