@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 ARGS ?=
 
-.PHONY: run test test-openai2 test-openai3 contract bench load clean
+.PHONY: run lint test test-openai2 test-openai3 contract bench load clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ $(VENV3)/.installed: pyproject.toml
 
 run: $(VENV)/.installed
 	$(VENV)/bin/python -m mockserver --host $(HOST) --port $(PORT) $(ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test: test-openai2 test-openai3
 
