@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import schemas
-from mockserver.replay import block_type, request_key, split_blocks
+from schemas.recording import block_type, request_key, split_blocks
 from schemas.stream import StreamViolation, parse_sse, validate_sse, validate_stream
 
 from .compare import ADDITIVE, BREAKING, CLASSES, Comparison, Difference, Docs, Loc, view

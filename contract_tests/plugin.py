@@ -106,7 +106,14 @@ def _in_process_app(options: ContractOptions) -> Any:
     if hasattr(found, "wsgi_app") or not callable(found):
         return found  # an app object, not a factory
     parameters = inspect.signature(found).parameters
-    offered = {"profile": options.profile, "api_keys": [options.api_key], "log_requests": False}
+    # serve_stored_routes: the suite's stateful checks still retrieve stored responses in the gateway profile
+    # (where the mock now answers them with the gateway's NoRoute 404 unless asked to serve them).
+    offered = {
+        "profile": options.profile,
+        "api_keys": [options.api_key],
+        "log_requests": False,
+        "serve_stored_routes": True,
+    }
     if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
         offered = {k: v for k, v in offered.items() if k in parameters}
     return found(**offered)

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from mockserver.replay import BLOCK_END, EXCHANGE_GLOB, FORMAT, block_type, split_blocks
+from schemas.recording import BLOCK_END, EXCHANGE_GLOB, FORMAT, block_type, split_blocks
 
 REDACTED = "[REDACTED]"
 #: Request or response headers whose value is a credential.

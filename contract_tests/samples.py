@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mockserver.replay import FORMAT, Exchange, load_exchanges
+from schemas.recording import FORMAT, Exchange, load_exchanges
 from schemas.stream import parse_sse
 
 

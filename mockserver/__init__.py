@@ -1,6 +1,26 @@
-"""A Flask mock of the gateway's ``/v1/responses``: ``create_app`` builds one."""
+"""A Flask mock of the gateway's ``/v1/responses``: ``create_app`` builds one.
 
-from .app import create_app
+The public API: ``create_app`` (keyword arguments are ``MockConfig``
+fields), ``MockConfig`` and its parts, and for custom answers the ``Source``
+protocol with the request it gets (``CreateRequest``) and the replies it
+may give (``CannedReply``, ``ResponseReply``). README, "Architecture", maps
+the rest.
+"""
+
 from .config import ConfigError, KeySpec, MockConfig, ModelSpec
+from .http.app import create_app
+from .reply import CannedReply, Reply, ResponseReply
+from .sources import CreateRequest, Source
 
-__all__ = ["ConfigError", "KeySpec", "MockConfig", "ModelSpec", "create_app"]
+__all__ = [
+    "CannedReply",
+    "ConfigError",
+    "CreateRequest",
+    "KeySpec",
+    "MockConfig",
+    "ModelSpec",
+    "Reply",
+    "ResponseReply",
+    "Source",
+    "create_app",
+]

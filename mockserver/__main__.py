@@ -1,5 +1,7 @@
+"""``python -m mockserver``: the command line (``serve/cli.py``)."""
+
 import sys
 
-from .cli import main
+from .serve.cli import main
 
 sys.exit(main())

@@ -1,4 +1,8 @@
-"""Configuration of the mock, validated when it is built.
+"""Configuration of the mock, validated when it is built: the settings every layer reads.
+
+It imports nothing of the layers (``http/``, ``sources/``, ``reply/``,
+``delivery/``, ``state/``, ``serve/``); fault specs are parsed by
+``faultspec.py``, which imports nothing either.
 
 Everything the command line sets is a field here, so an app made in a test
 (``create_app(profile="openai", seed=3)``) and one started from the shell
@@ -15,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from schemas import PROFILES
+from schemas.endpoints import served_routes, stored_routes
 
-from .faults import parse as parse_fault
-from .faults import parse_all as parse_all_faults
+from .faultspec import FaultSpecError
+from .faultspec import parse as parse_fault
+from .faultspec import parse_all as parse_all_faults
 
 
 class ConfigError(ValueError):
@@ -91,6 +97,14 @@ class MockConfig:
     faults: tuple[str, ...] = ()
     #: The share of create requests (0 to 1) that get ``faults`` (``--fault-rate``); the rest are served normally.
     fault_rate: float = 1.0
+    #: A recording folder (``--replay``): recorded requests get the recorded replies.
+    replay_dir: Path | None = None
+    #: Replay pacing divided by this (``--replay-speed``): 1 as recorded, 0 at once.
+    replay_speed: float = 1.0
+    #: Serve ``GET``/``DELETE /v1/responses/{id}`` and ``input_items`` in the gateway profile too
+    #: (``--serve-stored-routes``), for apps that also talk to the upstream directly. The gateway itself
+    #: answers them with its NoRoute 404; the openai profile always serves them.
+    serve_stored_routes: bool = False
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -129,22 +143,33 @@ class MockConfig:
         for index, spec in enumerate(self.faults):
             try:
                 parse_fault(spec)
-            except ValueError as exc:
+            except FaultSpecError as exc:
                 raise ConfigError(f"faults[{index}]: {exc}") from None
         try:
             parse_all_faults(self.faults)
-        except ValueError as exc:
+        except FaultSpecError as exc:
             raise ConfigError(f"faults: {exc}") from None
         if self.scenarios_dir is not None and not Path(self.scenarios_dir).is_dir():
             raise ConfigError(f"scenarios_dir: {self.scenarios_dir}: no such folder")
+        if self.replay_dir is not None and not Path(self.replay_dir).is_dir():
+            raise ConfigError(f"replay_dir: {self.replay_dir}: no such recording folder")
+        if not 0 <= self.replay_speed < float("inf"):
+            raise ConfigError(f"replay_speed: must not be negative (0 replays at once), got {self.replay_speed}")
         for spec in self.api_keys:
             if not spec.key:
                 raise ConfigError("api_keys: a key must not be empty")
 
+    @property
+    def serves_stored_routes(self) -> bool:
+        """Whether ``GET``/``DELETE /v1/responses/{id}`` and ``input_items`` are served (by the profile, or asked)."""
+        return self.serve_stored_routes or set(stored_routes()) <= set(served_routes(self.profile))
+
     def model(self, model_id: str) -> ModelSpec | None:
+        """The served model with this id, or None."""
         return next((m for m in self.models if m.id == model_id), None)
 
     def with_changes(self, **changes: Any) -> MockConfig:
+        """A copy with ``changes`` (plain values are coerced as in ``build``), validated again."""
         return replace(self, **_coerce(changes))
 
     @classmethod
@@ -164,8 +189,9 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
     if "faults" in values:
         faults = values["faults"] or ()
         values["faults"] = (faults,) if isinstance(faults, str) else tuple(faults)  # one spec, not its characters
-    if values.get("scenarios_dir") is not None:
-        values["scenarios_dir"] = Path(values["scenarios_dir"])
+    for folder in ("scenarios_dir", "replay_dir"):
+        if values.get(folder) is not None:
+            values[folder] = Path(values[folder])
     if "models" in values:
         values["models"] = tuple(_model_spec(m) for m in values["models"])
     return values
@@ -228,4 +254,5 @@ def load_keys_file(path: Path) -> tuple[KeySpec, ...]:
 
 
 def now() -> float:
+    """The current Unix time (a function, so key expiry can be tested)."""
     return time.time()

@@ -46,6 +46,8 @@ class Behaviour:
     fields: dict[str, str] = field(repr=False)
     id_prefixes: dict[str, str] = field(repr=False)
     usage_extensions: tuple[str, ...] = ()
+    #: ``error.code`` of a Response that fails after HTTP 200, and of a stream's ``error`` event.
+    failed_response_code: str = field(default="", repr=False)
 
     def failure(self, name: str) -> Failure:
         return self.failures[name]
@@ -100,6 +102,7 @@ def behaviour(profile: str) -> Behaviour:
         fields=dict(data["fields"]),
         id_prefixes=dict(data["id_prefixes"]),
         usage_extensions=tuple(data["usage_extensions"]),
+        failed_response_code=data["failed_response_code"],
     )
 
 

@@ -20,7 +20,7 @@ from mockserver import create_app
 
 
 def _mock(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
-    return create_app(profile=profile, api_keys=list(api_keys), log_requests=False)
+    return create_app(profile=profile, api_keys=list(api_keys), log_requests=False, serve_stored_routes=True)
 
 
 def _edit_replies(edit: Callable[[dict[str, Any]], None], profile: str, api_keys: Iterable[str]) -> Flask:

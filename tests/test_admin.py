@@ -135,7 +135,7 @@ def test_config_shows_settings_with_keys_masked(mock):
 
 
 def test_a_store_password_is_masked():
-    from mockserver.admin import masked_url
+    from mockserver.http.admin import masked_url
 
     assert masked_url("redis://:s3cret@cache.internal:6379/2") == "redis://:***@cache.internal:6379/2"
     assert masked_url("redis://user:s3cret@h/0") == "redis://user:***@h/0"

@@ -586,7 +586,8 @@ def test_mock_gateway_streams_to_the_sdk(mock_gateway: Any, no_network: None) ->
         deltas = "".join(event.delta for event in stream if event.type == "response.output_text.delta")
         final = stream.get_final_response()
     assert deltas and deltas == final.output_text
-    assert client.responses.retrieve(final.id).output_text == final.output_text
+    follow_up = client.responses.create(model="qwen3.6-plus", input="And then?", previous_response_id=final.id)
+    assert follow_up.previous_response_id == final.id  # the gateway relays previous_response_id, not retrieval
 
 
 @pytest.mark.sdk

@@ -15,7 +15,7 @@ from contract_tests.compat import compat
 from contract_tests.drift import EVENT, drift, infer_all, structural_vs_schemas
 from contract_tests.infer import infer
 from contract_tests.samples import collect
-from mockserver.replay import split_blocks
+from schemas.recording import split_blocks
 
 from .conftest import FIXTURES
 

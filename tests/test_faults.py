@@ -18,7 +18,7 @@ import pytest
 
 from mockserver import create_app
 from mockserver.config import ConfigError
-from mockserver.faults import FaultSpecError, checked, parse
+from mockserver.faultspec import FaultSpecError, checked, parse
 from schemas import validate
 from schemas.stream import parse_sse, validate_sse
 
@@ -31,7 +31,9 @@ REQUEST = {"model": "qwen3.6-plus", "input": "你好，介绍一下你自己"}
 
 @pytest.fixture(scope="module", params=["gateway", "openai"])
 def server(request):
-    with LiveServer(create_app(seed=3, api_keys=[API_KEY], profile=request.param, log_requests=False)) as live:
+    with LiveServer(
+        create_app(seed=3, api_keys=[API_KEY], profile=request.param, log_requests=False, serve_stored_routes=True)
+    ) as live:
         live.profile = request.param
         yield live
 

@@ -41,7 +41,7 @@ class Server:
 
 
 def running(profile: str) -> Iterator[Server]:
-    app = create_app(profile=profile, log_requests=False)
+    app = create_app(profile=profile, log_requests=False, serve_stored_routes=True)
     srv = create_server(app, host="127.0.0.1", port=0, threads=4, channel_timeout=CHANNEL_TIMEOUT, cleanup_interval=1)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

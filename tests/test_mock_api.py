@@ -135,7 +135,16 @@ def test_model_without_reasoning_by_default(client):
     assert [item["type"] for item in body["output"]] == ["message"]
 
 
-def test_retrieve_delete_and_404(client):
+@pytest.fixture
+def stored_client():
+    """The gateway profile with the stored-response routes served (``serve_stored_routes``)."""
+    client = create_app(seed=7, api_keys=[API_KEY], serve_stored_routes=True).test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {API_KEY}"
+    return client
+
+
+def test_retrieve_delete_and_404(stored_client):
+    client = stored_client
     body = create(client, DOCUMENTED).get_json()
     assert client.get(f"/v1/responses/{body['id']}").get_json() == body
     deleted = client.delete(f"/v1/responses/{body['id']}")
@@ -145,12 +154,14 @@ def test_retrieve_delete_and_404(client):
     assert client.delete(f"/v1/responses/{body['id']}").status_code == 404
 
 
-def test_store_false_is_not_retrievable(client):
+def test_store_false_is_not_retrievable(stored_client):
+    client = stored_client
     body = create(client, {**DOCUMENTED, "store": False}).get_json()
     assert body["store"] is False and client.get(f"/v1/responses/{body['id']}").status_code == 404
 
 
-def test_input_items_list_and_pagination(client):
+def test_input_items_list_and_pagination(stored_client):
+    client = stored_client
     items = [{"role": "user", "content": f"message {i}"} for i in range(5)]
     body = create(client, {"model": "qwen-plus", "input": items}).get_json()
     page = client.get(f"/v1/responses/{body['id']}/input_items?limit=2&order=asc").get_json()
@@ -163,6 +174,9 @@ def test_input_items_list_and_pagination(client):
     default = client.get(f"/v1/responses/{body['id']}/input_items").get_json()
     assert default["data"][0]["content"][0]["text"] == "message 4"  # OpenAI's default order is desc
     assert client.get(f"/v1/responses/{body['id']}/input_items?limit=0").status_code == 400
+    assert client.get(f"/v1/responses/{body['id']}/input_items?limit=101").status_code == 400
+    assert client.get(f"/v1/responses/{body['id']}/input_items?limit=100").status_code == 200
+    assert client.get(f"/v1/responses/{body['id']}/input_items?order=sideways").status_code == 400
 
 
 def test_previous_response_id_builds_a_conversation(client):
@@ -178,7 +192,7 @@ def test_previous_response_id_builds_a_conversation(client):
 
 
 def test_eviction_cap_drops_the_oldest():
-    client = create_app(max_stored=3).test_client()
+    client = create_app(max_stored=3, serve_stored_routes=True).test_client()
     ids = [
         create(client, {"model": "qwen-plus", "input": f"n{i}"}, headers={"Authorization": "sk-a"}).get_json()["id"]
         for i in range(5)
@@ -235,8 +249,8 @@ def raw(client, data, content_type="application/json"):
         (lambda c: create(c, {"input": "x"}), "missing_model", "model"),
         (lambda c: create(c, {"model": "qwen-plus"}), "missing_input", "input"),
         (lambda c: create(c, {**DOCUMENTED, "model": "qwen-404"}), "unknown_model", "model"),
-        (lambda c: c.put("/v1/responses"), "method_not_allowed", None),
-        (lambda c: c.get("/v1/unknown"), "route_not_found", None),
+        (lambda c: c.put("/__mock__/health"), "method_not_allowed", None),
+        (lambda c: c.get("/unknown"), "route_not_found", None),
     ],
 )
 def test_errors_use_the_profile_envelope(profile, send, failure, param):
@@ -286,11 +300,62 @@ def test_openapi_document_is_built_from_the_schemas(client):
     document = client.get("/openapi.json").get_json()
     assert document["openapi"] == "3.1.0"
     assert document["components"]["schemas"]["CreateResponse"] == schemas.bundle("request")
-    assert set(document["paths"]) >= {
-        "/v1/responses",
-        "/v1/responses/{response_id}",
-        "/v1/responses/{response_id}/input_items",
+    assert set(document["paths"]) == {"/v1/responses", "/v1/models"}  # what the gateway routes
+    stored = create_app(profile="openai").test_client().get("/openapi.json").get_json()
+    assert set(stored["paths"]) >= {"/v1/responses/{response_id}", "/v1/responses/{response_id}/input_items"}
+    query = {
+        p["name"]: p["schema"] for p in stored["paths"]["/v1/responses/{response_id}/input_items"]["get"]["parameters"]
     }
+    assert query["limit"]["maximum"] == 100 and query["order"]["enum"] == ["asc", "desc"]
+
+
+UNROUTED = [
+    ("GET", "/v1/responses/resp_abc"),
+    ("DELETE", "/v1/responses/resp_abc"),
+    ("GET", "/v1/responses/resp_abc/input_items"),
+    ("GET", "/v1/responses"),
+    ("POST", "/v1/responses/compact"),
+    ("POST", "/v1/chat/nothing"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), UNROUTED)
+def test_the_gateway_answers_unrouted_paths_with_new_apis_noroute_404_before_the_key(method, path):
+    client = create_app(api_keys=[API_KEY]).test_client()
+    reply = client.open(path, method=method)  # no key at all: NoRoute comes first
+    assert reply.status_code == 404
+    assert reply.headers["Content-Type"] == "application/json; charset=utf-8"
+    message = f"Invalid URL ({method} {path})"
+    expected = f'{{"error":{{"code":"","message":"{message}","param":"","type":"invalid_request_error"}}}}'
+    assert reply.get_data(as_text=True) == expected  # byte for byte as gin's c.JSON writes it: no request id
+    assert schemas.validate(reply.get_json(), "error", "gateway") == []
+
+
+def test_go_escapes_in_the_noroute_message():
+    reply = create_app().test_client().get("/v1/a<b>&c")
+    assert "\\u003cb\\u003e\\u0026c" in reply.get_data(as_text=True)
+
+
+def test_previous_response_id_works_without_the_stored_routes(client):
+    first = create(client, {"model": "qwen-plus", "input": "My name is Ada."}).get_json()
+    second = create(client, {"model": "qwen-plus", "input": "And mine?", "previous_response_id": first["id"]})
+    assert second.status_code == 200 and second.get_json()["previous_response_id"] == first["id"]
+    assert client.get(f"/v1/responses/{first['id']}").status_code == 404
+
+
+@pytest.mark.parametrize(("profile", "option"), [("openai", False), ("gateway", True)])
+def test_the_stored_routes_are_served_in_the_openai_profile_and_with_the_option(profile, option):
+    client = create_app(profile=profile, serve_stored_routes=option).test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = "Bearer sk-a"
+    body = create(client, {"model": "qwen-plus", "input": "hi"}).get_json()
+    assert client.get(f"/v1/responses/{body['id']}").get_json() == body
+    assert client.get(f"/v1/responses/{body['id']}/input_items").status_code == 200
+    unknown = client.get("/v1/responses/resp_unknown")
+    assert (
+        unknown.status_code == 404
+        and unknown.get_json()["error"]["type"] == behaviour(profile).failure("not_found").type
+    )
+    assert client.delete(f"/v1/responses/{body['id']}").status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ import pytest
 
 from contract_tests.__main__ import main
 from contract_tests.record import REDACTED, Recorder, Redactor, load_requests, record_target
-from mockserver.replay import block_type, load_exchanges, split_blocks
+from schemas.recording import block_type, load_exchanges, split_blocks
 
 from .conftest import FIXTURES, ROOT
 

@@ -12,8 +12,9 @@ import pytest
 
 from contract_tests.record import load_requests, record_target
 from mockserver import create_app
-from mockserver.cli import main as mock_main
-from mockserver.replay import ReplayResponder, load_exchanges, request_key
+from mockserver.serve.cli import main as mock_main
+from mockserver.sources.replay import ReplaySource
+from schemas.recording import load_exchanges, request_key
 from schemas.stream import parse_sse
 
 from .conftest import API_KEY
@@ -90,7 +91,7 @@ BLOCKS = [f"event: e{i}\ndata: {json.dumps({'type': f'e{i}', 'sequence_number': 
 
 def replay_app(folder: Path, speed: float):
     app = create_app(seed=1, api_keys=[API_KEY], log_requests=False)
-    app.extensions["mock"].responders.append(ReplayResponder(folder, speed))
+    app.extensions["mock"].sources.append(ReplaySource(folder, speed))
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {API_KEY}"
     return client

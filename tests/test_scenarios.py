@@ -19,8 +19,8 @@ from jsonschema import Draft202012Validator
 import schemas
 from mockserver import create_app
 from mockserver.config import ConfigError, MockConfig
-from mockserver.replay import split_blocks
-from mockserver.scenarios import SCHEMA_PATH, ScenarioResponder
+from mockserver.sources.scenarios import SCHEMA_PATH, load_scenarios
+from schemas.recording import split_blocks
 from schemas.stream import parse_sse, validate_sse
 
 from .conftest import API_KEY, FIXTURES, ROOT, LiveServer, stream_text
@@ -36,7 +36,7 @@ RECORDED = (SCENARIOS / "recorded-stream.sse").read_bytes()
 
 @pytest.fixture(scope="module")
 def scenario_app():
-    return create_app(seed=1, api_keys=[API_KEY], scenarios_dir=SCENARIOS, log_requests=False)
+    return create_app(seed=1, api_keys=[API_KEY], scenarios_dir=SCENARIOS, log_requests=False, serve_stored_routes=True)
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_scenario_schema_is_valid_2020_12():
 
 
 def test_example_folder_loads_in_file_then_list_order(scenario_app):
-    (responder,) = scenario_app.extensions["mock"].responders
+    (responder,) = scenario_app.extensions["mock"].sources
     assert [s.name for s in responder.scenarios] == [
         "greeting",
         "rate-limited",
@@ -216,13 +216,13 @@ def test_unmatched_requests_get_the_generated_reply(client):
 def test_empty_folder_is_fine(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="mockserver"):
         app = create_app(seed=1, scenarios_dir=tmp_path)
-    assert app.extensions["mock"].responders[0].scenarios == []
+    assert app.extensions["mock"].sources[0].scenarios == []
     assert f"scenarios: 0 scenario(s) from {tmp_path}" in caplog.messages
 
 
 def test_the_recorded_stream_is_checked_against_the_profile():
     with pytest.raises(ConfigError) as exc:
-        ScenarioResponder.from_folder(SCENARIOS, MockConfig(profile="openai"))
+        load_scenarios(SCENARIOS, MockConfig(profile="openai"))
     assert str(exc.value).startswith(
         f"{SCENARIOS / 'recorded-stream.json'}: /reply/stream: recorded-stream.sse is not a valid openai stream"
     )
@@ -345,7 +345,7 @@ def test_an_invalid_stream_file_is_refused(tmp_path):
     (tmp_path / "cut.sse").write_bytes(RECORDED[: RECORDED.rindex(b"event: response.completed")])
     path = write(tmp_path, "cut.json", {"name": "cut", "reply": {"stream": "cut.sse"}})
     with pytest.raises(ConfigError, match="terminal_missing") as exc:
-        ScenarioResponder.from_folder(tmp_path, MockConfig())
+        load_scenarios(tmp_path, MockConfig())
     assert str(exc.value).startswith(f"{path}: /reply/stream: cut.sse is not a valid gateway stream")
 
 
@@ -353,7 +353,7 @@ def test_duplicate_names_across_files(tmp_path):
     first = write(tmp_path, "a.json", {"name": "same", **TEXT})
     second = write(tmp_path, "b.json", [{"name": "other", **TEXT}, {"name": "same", **TEXT}])
     with pytest.raises(ConfigError) as exc:
-        ScenarioResponder.from_folder(tmp_path, MockConfig())
+        load_scenarios(tmp_path, MockConfig())
     assert str(exc.value) == f"{second}: [1]/name: duplicate scenario name 'same' (first in {first})"
 
 

@@ -11,11 +11,20 @@ import asyncio
 import openai
 import pytest
 
-from .conftest import API_KEY, load_fixture, stream_text
+from mockserver import create_app
+
+from .conftest import API_KEY, LiveServer, load_fixture, stream_text
 
 pytestmark = pytest.mark.sdk
 
 DOCUMENTED = load_fixture("documented_request.json")
+
+
+@pytest.fixture(scope="module")
+def live_server():
+    """The mock with the stored-response routes served: these tests retrieve and delete through the SDK."""
+    with LiveServer(create_app(seed=7, api_keys=[API_KEY], log_requests=False, serve_stored_routes=True)) as server:
+        yield server
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockserver import create_app
-from mockserver.sse import split_text
+from mockserver.reply.events import split_text
 from schemas.stream import parse_sse, validate_sse
 
 from .conftest import FIXTURES, ROOT
@@ -54,7 +54,7 @@ def test_a_malformed_terminal_event_is_one_schema_report_not_also_a_missing_term
 
 
 def test_a_failure_may_leave_an_item_unfinished_but_a_completion_may_not():
-    from mockserver.sse import encode_event
+    from mockserver.delivery.sse import encode_event
 
     events = list(parse_sse((STREAMS / "mock_gateway.sse").read_text(encoding="utf-8")).events)
     first_delta = next(i for i, e in enumerate(events) if e.json["type"].endswith(".delta"))

@@ -51,7 +51,7 @@ def test_wire_format_and_order():
 
 
 def test_deltas_reassemble_and_final_equals_retrieve_and_plain_reply():
-    app = create_app(seed=2)
+    app = create_app(seed=2, serve_stored_routes=True)
     client = app.test_client()
     events = [data for _, data in events_of(stream(client, REQUEST))]
     final = events[-1]["response"]

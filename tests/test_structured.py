@@ -195,7 +195,7 @@ FORMAT_PARSERS = {
 
 @pytest.mark.parametrize("name", sorted(FORMAT_PARSERS))
 def test_formatted_strings_parse_and_pass_the_2020_12_checker(name):
-    from mockserver.instances import generate
+    from mockserver.reply.instances import generate
 
     schema = {"type": "object", "properties": {"value": {"type": "string", "format": name}}, "required": ["value"]}
     checker = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)

@@ -162,7 +162,9 @@ def test_chinese_tool_result_gets_a_chinese_reply(client):
     assert body["output"][-1]["content"][0]["text"].startswith("根据工具返回的结果")
 
 
-def test_streamed_call_has_argument_deltas_and_a_valid_sequence(client):
+def test_streamed_call_has_argument_deltas_and_a_valid_sequence():
+    client = create_app(seed=7, api_keys=[API_KEY], serve_stored_routes=True).test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {API_KEY}"
     reply = create(client, input="What's the weather in Paris?", tools=[WEATHER], stream=True)
     raw = reply.get_data(as_text=True)
     assert validate_sse(raw, "gateway") == []

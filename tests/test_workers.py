@@ -24,8 +24,8 @@ import pytest
 
 from bench.servers import ServerProcess, children_of, wait_until
 from mockserver import create_app
-from mockserver.store import MemoryStore
-from mockserver.stores import SQLiteStore, StoreURLError, open_store
+from mockserver.state.sqlite import SQLiteStore
+from mockserver.state.store import MemoryStore, StoreURLError, open_store
 
 from .conftest import load_fixture
 
@@ -201,8 +201,10 @@ def shared_url(request, tmp_path) -> str:
 
 def test_two_apps_share_responses_seed_quota_and_reset(shared_url):
     keys = [{"key": "sk-limited", "quota": 3}]
-    one = create_app(store_url=shared_url, seed=5, api_keys=keys, log_requests=False)
-    two = create_app(store=open_store(shared_url, 10_000), seed=5, api_keys=keys, log_requests=False)
+    one = create_app(store_url=shared_url, seed=5, api_keys=keys, log_requests=False, serve_stored_routes=True)
+    two = create_app(
+        store=open_store(shared_url, 10_000), seed=5, api_keys=keys, log_requests=False, serve_stored_routes=True
+    )
     a, b = one.test_client(), two.test_client()
     auth = {"Authorization": "sk-limited"}
     created = a.post("/v1/responses", json=REQUEST, headers=auth).get_json()
@@ -279,7 +281,16 @@ def hammer(base: str, creates: int, threads: int) -> tuple[list[tuple[str, str]]
 
 def run_workers(store_args: list[str], tmp_path: Path) -> None:
     with ServerProcess(
-        "mockserver", "--port", "0", "--workers", "4", "--threads", "4", *store_args, keep_lines=5000
+        "mockserver",
+        "--port",
+        "0",
+        "--workers",
+        "4",
+        "--threads",
+        "4",
+        "--serve-stored-routes",
+        *store_args,
+        keep_lines=5000,
     ) as server:
         base = server.base
         made, errors = hammer(base, 200, 4)

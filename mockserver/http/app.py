@@ -1,0 +1,156 @@
+"""The app factory: ``create_app(config)`` or ``create_app(profile="openai", seed=1)``.
+
+It wires one app: its state (store, key checker, sources in order: your own,
+scenarios, recordings, the generator), its routes (the stored-response
+routes only where they are served), the error handlers, and the per-request
+hooks that stamp the request id and write the one log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Flask, Response, request  # request: a MockRequest (its id, start time and body)
+
+from ..config import ConfigError, MockConfig
+from ..delivery.faults import DROPPED_CONNECTION_FILTER
+from ..faultspec import parse_all
+from ..sources import Source
+from ..sources.generator import GeneratorSource
+from ..state import MockState
+from ..state.store import Store, forget_fault_counts, open_store
+from .admin import PREFIX as ADMIN_PREFIX
+from .admin import admin
+from .auth import KeyChecker
+from .errors import error_object, refusal_of, register_error_handlers
+from .openapi import openapi_blueprint
+from .request import MockRequest
+from .routes import api, stored_api
+
+log = logging.getLogger("mockserver")
+
+
+def create_app(
+    config: MockConfig | None = None,
+    *,
+    store: Store | None = None,
+    sources: Sequence[Source] = (),
+    **overrides: Any,
+) -> Flask:
+    """A mock gateway app.
+
+    Keyword ``overrides`` are ``MockConfig`` fields (validated, so a bad
+    value raises ``ConfigError`` naming it). ``store`` replaces the one
+    ``store_url`` names; ``sources`` are asked first, before the scenarios,
+    the recordings and the generator.
+    """
+    config = config or MockConfig()
+    if overrides:
+        config = config.with_changes(**overrides)
+    app = Flask("mockserver")
+    app.request_class = MockRequest
+    app.config["MOCK"] = config
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.json.ensure_ascii = False  # UTF-8 stays UTF-8 on the wire, as the gateway sends it
+    app.json.sort_keys = config.profile == "gateway"  # the documented reply has its keys sorted
+    app.extensions["mock"] = build_state(config, store, sources)
+    register_error_handlers(app)
+    # An injected dropped connection (delivery/faults.py) is an exception waitress would log with a traceback.
+    logging.getLogger("waitress").addFilter(DROPPED_CONNECTION_FILTER)
+    app.register_blueprint(api)
+    if config.serves_stored_routes:
+        app.register_blueprint(stored_api)
+    app.register_blueprint(openapi_blueprint)
+    app.register_blueprint(admin)
+    _register_request_hooks(app, config)
+    return app
+
+
+def build_state(config: MockConfig, store: Store | None, custom: Sequence[Source]) -> MockState:
+    """The app's state: its store, its key checker and its sources, in the order they are asked."""
+    if store is None:
+        default = "sqlite:///:temp:" if config.workers > 1 else None
+        store = open_store(config.store_url or default, config.max_stored)
+    generator = GeneratorSource(config, store)
+    sources: list[Source] = list(custom)
+    if config.scenarios_dir is not None:
+        from ..sources.scenarios import ScenarioSource, load_scenarios
+
+        sources.append(ScenarioSource(load_scenarios(config.scenarios_dir, config), generator, store))
+    if config.replay_dir is not None:
+        from ..sources.replay import ReplaySource
+
+        try:
+            sources.append(ReplaySource(config.replay_dir, config.replay_speed))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"replay_dir: {exc}") from None
+    state = MockState(
+        config=config,
+        store=store,
+        keys=KeyChecker(config, store),
+        sources=sources,
+        generator=generator,
+        faults=parse_all(config.faults),
+    )
+    state.seed = config.seed  # this run's --seed, not one a persistent store kept from an earlier run
+    forget_fault_counts(store)  # and this run's times=N fault counts
+    return state
+
+
+def _register_request_hooks(app: Flask, config: MockConfig) -> None:
+    header = app.extensions["mock"].behaviour.request_id_header
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        response.headers[header] = request.request_id
+        elapsed_ms = (time.perf_counter() - request.started) * 1000
+        state: MockState = app.extensions["mock"]
+        if not request.path.startswith(ADMIN_PREFIX):  # the admin's own calls would crowd out the API's
+            state.remember(recent_entry(response, elapsed_ms))
+        if config.log_requests:
+            log.info(log_line(response, elapsed_ms))
+        return response
+
+
+def log_line(response: Response, elapsed_ms: float) -> str:
+    """The one line per request: method, path, status, request id, time; for a refusal, its code and parameter.
+
+    Headers (and so the key) are never logged.
+    """
+    line = f"{request.method} {request.path} {response.status_code} {request.request_id} {elapsed_ms:.1f}ms"
+    if response.is_streamed:
+        line += " (stream)"
+    refusal = refusal_of(response) if response.status_code >= 400 else None
+    if refusal is not None:
+        line += f" {refusal.name} code={refusal.code or '-'} param={refusal.param or '-'}"
+    return line
+
+
+#: Request bodies up to this size are kept in the recent-requests list (``/__mock__/requests``);
+#: larger ones are left out, so 200 entries stay small.
+RECENT_BODY_LIMIT = 64 * 1024
+
+
+def recent_entry(response: Response, elapsed_ms: float) -> dict[str, Any]:
+    """What ``/__mock__/requests`` shows of one request: never its headers (the key is in them).
+
+    The body as it was received, refused or not (parsed when it was JSON,
+    else as text), and for a refused request the error the client got.
+    """
+    entry: dict[str, Any] = {
+        "method": request.method,
+        "path": request.path,
+        "status": response.status_code,
+        "request_id": request.request_id,
+        "ms": round(elapsed_ms, 2),
+    }
+    received = request.received
+    if received is not None and len(received) <= RECENT_BODY_LIMIT:
+        entry["body"] = request.parsed if request.parsed is not None else received.decode("utf-8", "replace")
+    error = error_object(response)
+    if error is not None:
+        entry["error"] = error
+    return entry

@@ -1,0 +1,174 @@
+"""``python -m mockserver``: run the mock gateway from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from schemas import PROFILES
+
+from ..config import ConfigError, MockConfig, load_keys_file
+from ..http.app import create_app
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m mockserver``."""
+    p = argparse.ArgumentParser(prog="python -m mockserver", description="A mock of the gateway's POST /v1/responses.")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+    p.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="gateway",
+        help="behave like the documented gateway (default) or like OpenAI",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed for reply text: same request + same seed = same reply")
+    p.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="accept only this key (repeatable); default: any non-empty key",
+    )
+    p.add_argument("--keys-file", type=Path, help="JSON list of keys with optional models, quota and expires_at")
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="ID[:reasons|:plain]",
+        help="serve this model (repeatable); default: the qwen models",
+    )
+    p.add_argument("--max-stored", type=int, default=10_000, help="stored responses kept before the oldest is evicted")
+    p.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024, help="larger request bodies get 413")
+    p.add_argument("--stream-delay", type=float, default=0.0, help="seconds between streamed events")
+    p.add_argument("--ping-every", type=int, default=0, help="send a ': PING' comment every N events (0: never)")
+    p.add_argument(
+        "--reasoning-stream",
+        choices=("summary", "text"),
+        default="summary",
+        help="stream reasoning as OpenAI's summary events or DashScope's reasoning_text events",
+    )
+    p.add_argument("--threads", type=int, default=8, help="worker threads")
+    p.add_argument("--quiet", action="store_true", help="no per-request log lines")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes sharing the port (default 1); state is shared through --store",
+    )
+    p.add_argument(
+        "--store",
+        metavar="URL",
+        help="memory:// (default with one worker), sqlite:///path.db (default with several: a temporary file) or redis://host:port/db",
+    )
+    p.add_argument(
+        "--replay",
+        type=Path,
+        metavar="DIR",
+        help="answer requests recorded in DIR (python -m contract_tests record) with the recorded replies",
+    )
+    p.add_argument(
+        "--scenarios",
+        type=Path,
+        metavar="DIR",
+        help="answer matching requests as the scenario files in DIR say (format: fixtures/scenarios/README.md)",
+    )
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="inject a fault into every create request, as the X-Mock-Fault header would (repeatable; docs/faults.md)",
+    )
+    p.add_argument(
+        "--fault-rate",
+        type=float,
+        default=1.0,
+        metavar="P",
+        help="share of create requests (0-1) that get the --fault faults (default 1)",
+    )
+    p.add_argument(
+        "--serve-stored-routes",
+        action="store_true",
+        help="gateway profile: serve GET/DELETE /v1/responses/{id} and input_items too (the gateway answers them "
+        "with a 404), for apps that also talk to the upstream directly",
+    )
+    p.add_argument(
+        "--replay-speed",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="replay pacing divided by X (default 1: as recorded; 0: no delay)",
+    )
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> MockConfig:
+    """The configuration the command line asks for; ``ConfigError`` naming what is wrong."""
+    keys: list = list(args.api_key)
+    if args.keys_file:
+        keys.extend(load_keys_file(args.keys_file))
+    values = dict(
+        profile=args.profile,
+        seed=args.seed,
+        api_keys=keys,
+        max_stored=args.max_stored,
+        max_body_bytes=args.max_body_bytes,
+        stream_delay=args.stream_delay,
+        ping_every=args.ping_every,
+        reasoning_stream=args.reasoning_stream,
+        log_requests=not args.quiet,
+        workers=args.workers,
+        store_url=args.store,
+        scenarios_dir=args.scenarios,
+        faults=args.fault,
+        fault_rate=args.fault_rate,
+        replay_dir=args.replay,
+        replay_speed=args.replay_speed,
+        serve_stored_routes=args.serve_stored_routes,
+    )
+    if args.model:
+        values["models"] = args.model
+    return MockConfig.build(**values)
+
+
+def config_from_args_or_none(args: argparse.Namespace) -> MockConfig | None:
+    """The configuration, or None after printing why it cannot work."""
+    try:
+        return config_from_args(args)
+    except ConfigError as exc:
+        fail(f"configuration error: {exc}")
+        return None
+
+
+def fail(message: str) -> None:
+    """A start-up error: one line on stderr, no traceback."""
+    print(f"mockserver: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the mock until SIGINT or SIGTERM; 2 for a start-up error (one line on stderr), else 0."""
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = config_from_args_or_none(args)
+    if config is None:
+        return 2
+    try:
+        app = create_app(config)  # opens the store, reads scenarios and recordings
+    except ConfigError as exc:
+        fail(f"configuration error: {exc}")
+        return 2
+    from .server import StartupError, serve
+    from .workers import serve_workers
+
+    try:
+        if config.workers > 1:
+            return serve_workers(app, host=args.host, port=args.port, workers=config.workers, threads=args.threads)
+        serve(app, host=args.host, port=args.port, threads=args.threads)
+    except StartupError as exc:
+        fail(str(exc))
+        return 2
+    return 0

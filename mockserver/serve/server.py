@@ -1,0 +1,156 @@
+"""Serving the app with a real WSGI server (waitress), never Flask's dev server.
+
+waitress reads each request completely in its I/O loop before a worker
+thread sees it, so slow or stalled clients tie up no worker (they are cut
+after ``channel_timeout``), and it sends each chunk of a streamed body as
+soon as the app yields it (``send_bytes=1``), which server-sent events need.
+SIGTERM and Ctrl-C close the listening socket and return cleanly.
+
+``create_server`` is the one place the waitress settings live: the command
+line, the multi-process server (``workers.py``) and the benchmark's baseline
+(``bench/``) all build their server with it, so they are compared like for like.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import socket
+from collections.abc import Sequence
+from typing import Any
+
+log = logging.getLogger("mockserver")
+
+
+class StartupError(Exception):
+    """The server cannot start (the port is taken, the address cannot be bound): said in one line."""
+
+
+def bind_error(host: str, port: int, exc: OSError) -> StartupError:
+    """A ``StartupError`` for a socket that cannot be bound, naming the address and the fix."""
+    hint = " (another server is using it: pick another --port, or 0 for a free one)" if port else ""
+    return StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}")
+
+
+#: waitress answers bodies over its own limit with a plain-text 413; keep its
+#: limit well above the app's so the app answers in the error envelope.
+SERVER_BODY_LIMIT_FACTOR = 8
+
+#: Connections waitress keeps open at once; past it, new ones wait in the
+#: listen backlog (waitress's default of 100 is low for a CI fleet's mock).
+CONNECTION_LIMIT = 1000
+
+
+def create_server(
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    threads: int = 8,
+    channel_timeout: int = 30,
+    max_body_bytes: int = 8 * 1024 * 1024,
+    sockets: Sequence[socket.socket] | None = None,
+    **waitress_options: Any,
+) -> Any:
+    """A waitress server for any WSGI ``app`` (not yet running).
+
+    With ``sockets`` it serves already-bound listening sockets (the
+    multi-process server hands each worker the shared one) instead of binding
+    ``host``/``port``. Other keywords go to waitress as they are.
+    """
+    from waitress import create_server as waitress_server
+
+    options: dict[str, Any] = dict(
+        threads=threads,
+        channel_timeout=channel_timeout,
+        max_request_body_size=max(max_body_bytes * SERVER_BODY_LIMIT_FACTOR, 64 * 1024 * 1024),
+        connection_limit=CONNECTION_LIMIT,
+        ident="mockserver",
+        clear_untrusted_proxy_headers=True,
+    )
+    options.update(waitress_options)  # e.g. cleanup_interval, for tests that wait for channel_timeout
+    if sockets is not None:
+        server = waitress_server(app, sockets=list(sockets), **options)
+    else:
+        server = waitress_server(app, host=host, port=port, **options)
+    config = getattr(app, "config", {}).get("MOCK")
+    if config is not None:
+        server.channel_class = envelope_channel(config.profile)
+    return server
+
+
+def envelope_channel(profile: str) -> type:
+    """waitress's connection class, answering its own HTTP-level errors in the profile's envelope.
+
+    waitress rejects some requests before the app sees them: malformed HTTP
+    (bad chunked encoding, a bad request line) with 400, a body past its own
+    limit with 413, headers past theirs with 431. It answers those in plain
+    text; clients of the mock parse every error as ``{"error": {...}}``, so
+    these get the envelope too (waitress's status is kept).
+    """
+    import uuid
+
+    from waitress.channel import HTTPChannel
+    from waitress.task import ErrorTask
+
+    from schemas.behaviour import behaviour
+
+    rules = behaviour(profile)
+
+    class EnvelopeErrorTask(ErrorTask):
+        def execute(self) -> None:
+            error = self.request.error
+            request_id = uuid.uuid4().hex
+            name = "payload_too_large" if error.code == 413 else "invalid_request"
+            _, body = rules.error_body(name, request_id=request_id, detail=f"{error.reason}: {error.body}")
+            data = json.dumps(body, ensure_ascii=False).encode()
+            self.status = f"{error.code} {error.reason}"
+            self.response_headers.extend([("Content-Type", "application/json"), (rules.request_id_header, request_id)])
+            self.set_close_on_finish()
+            self.content_length = len(data)
+            self.write(data)
+
+    return type("EnvelopeChannel", (HTTPChannel,), {"error_task_class": EnvelopeErrorTask})
+
+
+def serve(app: Any, *, host: str, port: int, threads: int = 8, channel_timeout: int = 30) -> None:
+    """Serve ``app`` until SIGINT or SIGTERM; ``StartupError`` when the address cannot be bound."""
+    config = app.config["MOCK"]
+    try:
+        server: Any = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            channel_timeout=channel_timeout,
+            max_body_bytes=config.max_body_bytes,
+        )
+    except OSError as exc:
+        raise bind_error(host, port, exc) from None
+    bound_port = server.effective_port
+    log.info(
+        "mock gateway (%s profile) listening on http://%s:%s/v1", config.profile, server.effective_host, bound_port
+    )
+    print(
+        f"Serving on http://{server.effective_host}:{bound_port}/v1 (profile {config.profile}); Ctrl-C to stop",
+        flush=True,
+    )
+    run_until_signal(server)
+
+
+def run_until_signal(server: Any) -> None:
+    """Run a waitress server until SIGINT or SIGTERM, then close it."""
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        signal.signal(signal.SIGTERM, previous)
+        log.info("mock gateway stopped")
+
+
+def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,122 @@
+"""The mutable state behind one app: store, key usage, seed, sources, recent requests.
+
+Kept in ``app.extensions["mock"]`` so that views, the admin endpoints and
+tests reach the same objects, and so that two apps in one process (a test
+and a fixture) never share state: everything that remembers or draws at
+random lives here, per app (the valid-request memo and the fault dice too).
+
+The seed and the key counters live in the store (``Store.get_value``/``incr``):
+with a store shared between worker processes (``--workers``, ``--store``),
+setting the seed or resetting on one worker holds on all of them. Only
+``recent`` (the last requests, for the admin view) is per process.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from flask import current_app
+
+from schemas.behaviour import Behaviour, behaviour
+
+from ..config import MockConfig
+from ..faultspec import NO_FAULTS, Faults
+from .store import SEED_VALUE, Store, forget_fault_counts, read_seed
+
+if TYPE_CHECKING:
+    from ..http.auth import KeyChecker
+    from ..sources import Source
+
+
+class ValidRequests:
+    """Digests of request bodies already found valid (bounded, oldest out first).
+
+    CI fleets send the same requests over and over; a repeat then costs one
+    hash instead of a schema walk. Per app, so two apps never share it.
+    """
+
+    def __init__(self, limit: int = 4096):
+        self.limit = limit
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def check(self, digest: bytes, is_valid: Callable[[], bool]) -> bool:
+        """Whether the body with ``digest`` is valid: remembered, or ``is_valid()`` (remembered when true)."""
+        with self._lock:
+            if digest in self._seen:
+                self._seen.move_to_end(digest)
+                return True
+        if not is_valid():
+            return False
+        with self._lock:
+            self._seen[digest] = None
+            while len(self._seen) > self.limit:
+                self._seen.popitem(last=False)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+@dataclass
+class MockState:
+    """Everything one app remembers and consults while it serves."""
+
+    config: MockConfig
+    store: Store
+    keys: KeyChecker
+    #: The sources tried before the generator, in order (custom, scenarios, replay).
+    sources: list[Source]
+    #: The last source: answers everything.
+    generator: Source
+    #: The ``--fault`` faults, parsed once.
+    faults: Faults = NO_FAULTS
+    recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=200))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    valid_requests: ValidRequests = field(default_factory=ValidRequests)
+    #: Draws for ``--fault-rate`` and latency ranges.
+    rng: random.Random = field(default_factory=random.Random)
+
+    @property
+    def behaviour(self) -> Behaviour:
+        """The profile's behaviour (``schemas/profiles.json``)."""
+        return behaviour(self.config.profile)
+
+    @property
+    def seed(self) -> int:
+        """The reply seed, kept in the store so that every worker sharing it sees the same one."""
+        return read_seed(self.store, self.config.seed)
+
+    @seed.setter
+    def seed(self, value: int) -> None:
+        self.store.set_value(SEED_VALUE, int(value))
+
+    def all_sources(self) -> list[Source]:
+        """The sources in the order they are asked: ``sources``, then the generator."""
+        return [*self.sources, self.generator]
+
+    def remember(self, entry: dict[str, Any]) -> None:
+        """Keep one entry of ``/__mock__/requests``."""
+        with self.lock:
+            self.recent.append(entry)
+
+    def reset(self) -> None:
+        """Forget stored responses, key usage, scenario and fault counts and recent requests; restore the seed."""
+        self.store.clear()
+        self.keys.reset()
+        forget_fault_counts(self.store)
+        for source in self.all_sources():
+            source.reset()
+        with self.lock:
+            self.recent.clear()
+            self.seed = self.config.seed
+
+
+def mock_state() -> MockState:
+    """The state of the app handling the current request."""
+    return current_app.extensions["mock"]

@@ -1,0 +1,164 @@
+"""Stored responses: what ``GET``/``DELETE /v1/responses/{id}`` and
+``previous_response_id`` read, plus a few shared values (seed, key usage).
+
+A record is a plain JSON-able dict ``{"response", "input_items",
+"conversation"}``. Every store keeps records as JSON text, so the in-memory
+store behaves exactly like the ones shared between processes (``stores.py``:
+SQLite, Redis): ``get`` returns a fresh copy, and a record that is not JSON
+fails in every test, not only with ``--workers``. JSON text also keeps a full
+store cheap: one string per record instead of hundreds of objects, so memory
+stays small and the garbage collector has nothing to walk (a store of 10,000
+records as dicts cost ~70 ms pauses per full collection).
+
+Stores evict the oldest records past their cap, so a mock left running for
+days stays bounded. Besides records, a store holds named values (JSON) and
+counters: the seed and key usage live there so that they are shared whenever
+the store is.
+
+``open_store(url, max_items)`` picks one from a URL:
+
+- ``memory://`` : this process only (``MemoryStore``), the default with one worker;
+- ``sqlite:///path/to/file.db`` (or ``sqlite:///:temp:``, a fresh temporary
+  file): every process on this machine that opens the same file shares it
+  (``sqlite.py``); the default with ``--workers N`` > 1 is a temporary file;
+- ``redis://host:port/db`` (``?prefix=NAME`` to share one Redis between mocks):
+  every machine that reaches the Redis shares it (``redis_store.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from ..config import ConfigError
+
+Record = dict[str, Any]
+
+
+class Store(Protocol):
+    """What the mock needs from a store: records by response id, named values and counters."""
+
+    def put(self, response_id: str, record: Record) -> None: ...
+    def get(self, response_id: str) -> Record | None: ...
+    def delete(self, response_id: str) -> bool: ...
+    def ids(self) -> list[str]: ...
+    def clear(self) -> None: ...
+
+    # Named values, shared like the records (seed, key usage, scenario state).
+    def get_value(self, name: str, default: Any = None) -> Any: ...
+    def set_value(self, name: str, value: Any) -> None: ...
+    def incr(self, name: str, amount: int = 1) -> int: ...
+    def __len__(self) -> int: ...
+
+
+def dump_record(record: Record) -> str:
+    """A record as the JSON text every store keeps."""
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def load_record(text: str | bytes) -> Record:
+    """A record back from its JSON text (a fresh copy each time)."""
+    return json.loads(text)
+
+
+class MemoryStore:
+    """A thread-safe store in this process, oldest-first eviction past ``max_items``."""
+
+    shared = False
+
+    def __init__(self, max_items: int):
+        self.max_items = max_items
+        self._records: OrderedDict[str, str] = OrderedDict()
+        self._values: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def put(self, response_id: str, record: Record) -> None:
+        text = dump_record(record)
+        with self._lock:
+            self._records[response_id] = text
+            self._records.move_to_end(response_id)
+            while len(self._records) > self.max_items:
+                self._records.popitem(last=False)
+
+    def get(self, response_id: str) -> Record | None:
+        with self._lock:
+            text = self._records.get(response_id)
+        return None if text is None else load_record(text)
+
+    def delete(self, response_id: str) -> bool:
+        with self._lock:
+            return self._records.pop(response_id, None) is not None
+
+    def ids(self) -> list[str]:
+        with self._lock:
+            return list(self._records)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()
+
+    def get_value(self, name: str, default: Any = None) -> Any:
+        text = self._values.get(name)
+        return default if text is None else json.loads(text)
+
+    def set_value(self, name: str, value: Any) -> None:
+        text = json.dumps(value, ensure_ascii=False)
+        with self._lock:
+            self._values[name] = text
+
+    def incr(self, name: str, amount: int = 1) -> int:
+        with self._lock:
+            value = int(json.loads(self._values.get(name, "0"))) + amount
+            self._values[name] = str(value)
+            return value
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
+#: The name of the reply seed among a store's values.
+SEED_VALUE = "seed"
+
+
+def read_seed(store: Store, default: int) -> int:
+    """The reply seed in ``store`` (``default``, the configured one, until something sets it)."""
+    return int(store.get_value(SEED_VALUE, default))
+
+
+#: The store counter that fault ``times=N`` counts are kept under; a reset bumps it, which starts them all again.
+FAULT_GENERATION = "fault-generation"
+
+
+def forget_fault_counts(store: Store) -> None:
+    """Start every fault ``times=N`` count again (an admin reset)."""
+    store.incr(FAULT_GENERATION)
+
+
+class StoreURLError(ConfigError):
+    """A ``--store`` URL that names no usable store."""
+
+
+def open_store(url: str | None, max_items: int) -> Store:
+    """The store a URL names (see the module docstring); ``None`` is ``memory://``."""
+    if not url or url == "memory://":
+        return MemoryStore(max_items)
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = unquote(parts.path)
+        if parts.netloc:
+            raise StoreURLError(f"{url!r}: a SQLite URL has three slashes and a path: sqlite:///path/to/file.db")
+        from .sqlite import SQLiteStore
+
+        if path in ("", "/", "/:temp:"):
+            return SQLiteStore.temporary(max_items)
+        return SQLiteStore(Path(path), max_items)
+    if parts.scheme in ("redis", "rediss", "unix"):
+        from .redis_store import RedisStore
+
+        prefix = parse_qs(parts.query).get("prefix", ["mockserver"])[0]
+        return RedisStore(url, max_items, prefix=prefix)
+    raise StoreURLError(f"{url!r}: expected memory://, sqlite:///path.db or redis://host:port/db")
