@@ -97,12 +97,13 @@ class ValidationResult:
 def validation_bench(iterations: int = 2000) -> ValidationResult:
     """The cost of ``schemas.validate`` per document, after warm-up, and proof the validator is built once."""
     import schemas
+    from schemas import events
     from schemas.validation import validator_for
 
     response = documented("documented_response.json")
     request = documented("documented_request.json")
     event = {
-        "type": "response.output_text.delta",
+        "type": events.OUTPUT_TEXT_DELTA,
         "sequence_number": 5,
         "item_id": "msg_1",
         "output_index": 1,

@@ -10,7 +10,7 @@ import schemas
 from mockserver import ConfigError, MockConfig, create_app
 from schemas.behaviour import behaviour
 
-from .conftest import API_KEY, load_fixture
+from .conftest import API_KEY, FIXTURES, load_fixture
 
 DOCUMENTED = load_fixture("documented_request.json")
 
@@ -374,3 +374,50 @@ def test_invalid_config_names_the_field(values, field):
 
 def test_keys_never_appear_in_reprs():
     assert API_KEY not in repr(MockConfig.build(api_keys=[API_KEY]))
+
+
+def _status_of(client, headers=None, **kwargs):
+    return client.post("/v1/responses", headers={"Authorization": "sk-a", **(headers or {})}, **kwargs).status_code
+
+
+#: Requests that make the mock answer each status it can send from POST /v1/responses.
+PROVOKED = [
+    lambda c: _status_of(c, json=DOCUMENTED),
+    lambda c: _status_of(c, data=json.dumps(DOCUMENTED), content_type="text/plain"),  # 415
+    lambda c: _status_of(c, json={**DOCUMENTED, "input": "x" * 5000}),  # 413
+    lambda c: _status_of(c, json={**DOCUMENTED, "model": "qwen-404"}),  # 503 gateway, 400 openai
+    lambda c: _status_of(c, json=DOCUMENTED, headers={"Authorization": ""}),  # 401
+    lambda c: _status_of(c, json=DOCUMENTED, headers={"Authorization": "sk-turbo-only"}),  # 403
+    lambda c: _status_of(c, json=DOCUMENTED, headers={"Authorization": "sk-ten-calls-used"}),  # 401 gw, 429 openai
+    lambda c: _status_of(c, json=DOCUMENTED, headers={"X-Mock-Fault": "status=429"}),
+    lambda c: _status_of(c, json=DOCUMENTED, headers={"X-Mock-Fault": "status=500"}),
+    lambda c: _status_of(c, json=DOCUMENTED, headers={"X-Mock-Fault": "status=502"}),
+    lambda c: _status_of(c, json=DOCUMENTED, headers={"X-Mock-Fault": "nonsense"}),  # the mock's own 400
+    lambda c: _status_of(c, json={"model": "qwen-plus", "input": "x", "metadata": {"case": "rate-limit"}}),
+    lambda c: c.put("/v1/responses").status_code,  # 405 openai, NoRoute 404 gateway
+]
+
+
+@pytest.mark.parametrize("profile", ["gateway", "openai"])
+def test_openapi_documents_every_status_the_mock_sends(profile):
+    keys = ["sk-a", {"key": "sk-turbo-only", "models": ["qwen-turbo"]}, {"key": "sk-ten-calls-used", "quota": 0}]
+    scenarios = FIXTURES / "scenarios" if profile == "gateway" else None  # the example scenarios are gateway-shaped
+    app = create_app(profile=profile, api_keys=keys, max_body_bytes=2048, scenarios_dir=scenarios, log_requests=False)
+    client = app.test_client()
+    sent = {provoke(client) for provoke in PROVOKED}
+    document = client.get("/openapi.json").get_json()
+    documented = {int(s) for s in document["paths"]["/v1/responses"]["post"]["responses"]}
+    unrouted = {404} if profile == "gateway" else {405}  # answered for the path, not for the operation
+    assert sent - unrouted <= documented, sorted(sent - documented)
+    assert {413, 415, 503, 429, 500, 502, 400, 401, 403} <= documented
+    assert {f.status for f in behaviour(profile).failures.values()} <= documented
+    assert sent >= {200, 400, 401, 403, 413, 415, 429, 500, 502}
+
+
+def test_openapi_documents_canned_and_server_statuses(tmp_path):
+    teapot = {"name": "teapot", "match": {"model": "qwen-plus"}, "reply": {"error": {"status": 418, "body": {}}}}
+    (tmp_path / "teapot.json").write_text(json.dumps(teapot), encoding="utf-8")
+    client = create_app(scenarios_dir=tmp_path).test_client()
+    assert _status_of(client, json={"model": "qwen-plus", "input": "hi"}) == 418
+    documented = client.get("/openapi.json").get_json()["paths"]["/v1/responses"]["post"]["responses"]
+    assert {"418", "431", "501"} <= set(documented)
