@@ -10,4 +10,5 @@ import uuid
 
 
 def new_id(prefix: str) -> str:
+    """A new id with the profile's ``prefix`` (``resp_``, ``msg_``, ...)."""
     return f"{prefix}{uuid.uuid4()}"

@@ -341,11 +341,13 @@ def implied_type(schema: dict[str, Any]) -> str:
 
 
 def additional_schema(schema: dict[str, Any]) -> Any:
+    """The schema of an object's extra properties (``{}``: anything, when ``additionalProperties`` is true)."""
     extra = schema.get("additionalProperties", True)
     return {} if extra is True else extra
 
 
 def integer_bounds(schema: dict[str, Any]) -> tuple[int, int]:
+    """The smallest and largest integer ``schema`` allows (exclusive bounds and a span default included)."""
     low, high = number_bounds(schema, default_span=100)
     first, last = math.ceil(low), math.floor(high)
     if "exclusiveMinimum" in schema and first <= schema["exclusiveMinimum"]:

@@ -111,20 +111,7 @@ def build_response(
     if output["text"] is not None:
         items.append(message_item(output["text"], prefixes["message"], status="incomplete" if cut else "completed"))
     items.extend(output.get("calls", []))
-    response = response_envelope(turn.request, behaviour, response_id or new_id(prefixes["response"]), created_at)
-    response.update(
-        status="incomplete" if cut else "completed",
-        incomplete_details={"reason": "max_output_tokens"} if cut else None,
-        output=items,
-        usage=usage(
-            count_input_tokens(turn.conversation, turn.request.get("instructions")),
-            text_tokens,
-            reasoning_tokens,
-            behaviour,
-        ),
-        completed_at=max(created_at, int(time.time())),
-    )
-    return shaped(response, behaviour)
+    return _finished(turn, behaviour, items, (text_tokens, reasoning_tokens), response_id, created_at, cut=cut)
 
 
 def _fixed_output_response(
@@ -137,9 +124,27 @@ def _fixed_output_response(
         count_tokens(text) for item in items if item["type"] == "reasoning" for text in item_texts(item)
     )
     text_tokens = sum(count_tokens(text) for item in items if item["type"] != "reasoning" for text in item_texts(item))
-    response = response_envelope(turn.request, behaviour, response_id or new_id(prefixes["response"]), created_at)
+    return _finished(turn, behaviour, items, (text_tokens, reasoning_tokens), response_id, created_at)
+
+
+def _finished(
+    turn: Turn,
+    behaviour: Behaviour,
+    items: list[dict[str, Any]],
+    tokens: tuple[int, int],
+    response_id: str | None,
+    created_at: int,
+    *,
+    cut: bool = False,
+) -> dict[str, Any]:
+    """The Response around ``items``: the echoed envelope, the status (``incomplete`` when ``cut``), and usage
+    from ``tokens`` (text, reasoning) plus the conversation's input."""
+    text_tokens, reasoning_tokens = tokens
+    response_id = response_id or new_id(behaviour.id_prefixes["response"])
+    response = response_envelope(turn.request, behaviour, response_id, created_at)
     response.update(
-        status="completed",
+        status="incomplete" if cut else "completed",
+        incomplete_details={"reason": "max_output_tokens"} if cut else None,
         output=items,
         usage=usage(
             count_input_tokens(turn.conversation, turn.request.get("instructions")),

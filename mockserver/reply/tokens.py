@@ -27,6 +27,7 @@ def tokenize(text: str) -> list[str]:
 
 
 def count_tokens(text: str) -> int:
+    """How many tokens ``text`` costs (``len(tokenize(text))``, remembered for short texts)."""
     if len(text) <= _CACHED_TEXT_CHARS:
         return _count_short(text)
     return len(tokenize(text))
@@ -48,6 +49,7 @@ def truncate(text: str, max_tokens: int) -> str:
 
 
 def has_cjk(text: str) -> bool:
+    """Whether ``text`` has a Chinese, Japanese or Korean character (the reply is then in Chinese)."""
     return _CJK_CHAR.search(text) is not None
 
 

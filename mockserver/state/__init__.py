@@ -94,6 +94,7 @@ class MockState:
 
     @seed.setter
     def seed(self, value: int) -> None:
+        """Set the reply seed for every worker sharing the store."""
         self.store.set_value(SEED_VALUE, int(value))
 
     def all_sources(self) -> list[Source]:

@@ -58,13 +58,16 @@ return 1
             raise StoreURLError(f"cannot reach Redis at {url.split('?')[0]}: {exc}") from None
 
     def put(self, response_id: str, record: Record) -> None:
+        """Keep ``record`` under ``response_id`` (the newest), evicting the oldest past the cap."""
         self._put(keys=[self._records, self._order, self._seq], args=[response_id, dump_record(record), self.max_items])
 
     def get(self, response_id: str) -> Record | None:
+        """A fresh copy of the record, or None."""
         text = self.client.hget(self._records, response_id)
         return None if text is None else load_record(text)
 
     def delete(self, response_id: str) -> bool:
+        """Forget a record; whether there was one."""
         pipe = self.client.pipeline()
         pipe.hdel(self._records, response_id)
         pipe.zrem(self._order, response_id)
@@ -72,23 +75,29 @@ return 1
         return bool(removed)
 
     def ids(self) -> list[str]:
+        """Every stored id, oldest first."""
         return [raw.decode() for raw in self.client.zrange(self._order, 0, -1)]
 
     def clear(self) -> None:
+        """Forget every record (named values stay)."""
         self.client.delete(self._records, self._order)
 
     def get_value(self, name: str, default: Any = None) -> Any:
+        """A named JSON value, or ``default``."""
         text = self.client.hget(self._values, name)
         return default if text is None else json.loads(text)
 
     def set_value(self, name: str, value: Any) -> None:
+        """Set a named JSON value."""
         self.client.hset(self._values, name, json.dumps(value, ensure_ascii=False))
 
     def incr(self, name: str, amount: int = 1) -> int:
+        """Add ``amount`` to a named counter and return the new count."""
         return int(self.client.hincrby(self._values, name, amount))
 
     def __len__(self) -> int:
         return int(self.client.zcard(self._order))
 
     def close(self) -> None:
+        """Close the connection(s) this store holds."""
         self.client.close()

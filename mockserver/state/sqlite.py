@@ -50,11 +50,13 @@ class SQLiteStore:
 
     @classmethod
     def temporary(cls, max_items: int) -> SQLiteStore:
+        """A store in a fresh temporary directory, removed by ``close_and_remove``."""
         directory = Path(tempfile.mkdtemp(prefix="mockserver-store-"))
         return cls(directory / "store.db", max_items, owned_dir=directory)
 
     @property
     def url(self) -> str:
+        """The ``--store`` URL that opens this store again."""
         return f"sqlite:///{self.path}"
 
     def _connect(self) -> sqlite3.Connection:
@@ -87,6 +89,7 @@ class SQLiteStore:
         return result
 
     def put(self, response_id: str, record: Record) -> None:
+        """Keep ``record`` under ``response_id`` (the newest), evicting the oldest past the cap."""
         text = dump_record(record)
 
         def statements(conn: sqlite3.Connection) -> None:
@@ -102,23 +105,29 @@ class SQLiteStore:
         self._write(statements)
 
     def get(self, response_id: str) -> Record | None:
+        """A fresh copy of the record, or None."""
         row = self._conn().execute("SELECT record FROM responses WHERE id = ?", (response_id,)).fetchone()
         return None if row is None else load_record(row[0])
 
     def delete(self, response_id: str) -> bool:
+        """Forget a record; whether there was one."""
         return self._write(lambda conn: conn.execute("DELETE FROM responses WHERE id = ?", (response_id,)).rowcount > 0)
 
     def ids(self) -> list[str]:
+        """Every stored id, oldest first."""
         return [row[0] for row in self._conn().execute("SELECT id FROM responses ORDER BY seq")]
 
     def clear(self) -> None:
+        """Forget every record (named values stay)."""
         self._write(lambda conn: conn.execute("DELETE FROM responses"))
 
     def get_value(self, name: str, default: Any = None) -> Any:
+        """A named JSON value, or ``default``."""
         row = self._conn().execute("SELECT value FROM kv WHERE name = ?", (name,)).fetchone()
         return default if row is None else json.loads(row[0])
 
     def set_value(self, name: str, value: Any) -> None:
+        """Set a named JSON value."""
         text = json.dumps(value, ensure_ascii=False)
         self._write(
             lambda conn: conn.execute(
@@ -128,6 +137,8 @@ class SQLiteStore:
         )
 
     def incr(self, name: str, amount: int = 1) -> int:
+        """Add ``amount`` to a named counter and return the new count."""
+
         def statements(conn: sqlite3.Connection) -> int:
             conn.execute(
                 "INSERT INTO kv (name, value) VALUES (?, ?) "

@@ -42,17 +42,33 @@ Record = dict[str, Any]
 class Store(Protocol):
     """What the mock needs from a store: records by response id, named values and counters."""
 
-    def put(self, response_id: str, record: Record) -> None: ...
-    def get(self, response_id: str) -> Record | None: ...
-    def delete(self, response_id: str) -> bool: ...
-    def ids(self) -> list[str]: ...
-    def clear(self) -> None: ...
+    def put(self, response_id: str, record: Record) -> None:
+        """Keep ``record`` under ``response_id`` (the newest), evicting the oldest past the cap."""
+
+    def get(self, response_id: str) -> Record | None:
+        """A fresh copy of the record, or None."""
+
+    def delete(self, response_id: str) -> bool:
+        """Forget a record; whether there was one."""
+
+    def ids(self) -> list[str]:
+        """Every stored id, oldest first."""
+
+    def clear(self) -> None:
+        """Forget every record (named values stay)."""
 
     # Named values, shared like the records (seed, key usage, scenario state).
-    def get_value(self, name: str, default: Any = None) -> Any: ...
-    def set_value(self, name: str, value: Any) -> None: ...
-    def incr(self, name: str, amount: int = 1) -> int: ...
-    def __len__(self) -> int: ...
+    def get_value(self, name: str, default: Any = None) -> Any:
+        """A named JSON value, or ``default``."""
+
+    def set_value(self, name: str, value: Any) -> None:
+        """Set a named JSON value."""
+
+    def incr(self, name: str, amount: int = 1) -> int:
+        """Add ``amount`` to a named counter and return the new count."""
+
+    def __len__(self) -> int:
+        """How many records are stored."""
 
 
 def dump_record(record: Record) -> str:
@@ -77,6 +93,7 @@ class MemoryStore:
         self._lock = threading.Lock()
 
     def put(self, response_id: str, record: Record) -> None:
+        """Keep ``record`` under ``response_id`` (the newest), evicting the oldest past the cap."""
         text = dump_record(record)
         with self._lock:
             self._records[response_id] = text
@@ -85,32 +102,39 @@ class MemoryStore:
                 self._records.popitem(last=False)
 
     def get(self, response_id: str) -> Record | None:
+        """A fresh copy of the record, or None."""
         with self._lock:
             text = self._records.get(response_id)
         return None if text is None else load_record(text)
 
     def delete(self, response_id: str) -> bool:
+        """Forget a record; whether there was one."""
         with self._lock:
             return self._records.pop(response_id, None) is not None
 
     def ids(self) -> list[str]:
+        """Every stored id, oldest first."""
         with self._lock:
             return list(self._records)
 
     def clear(self) -> None:
+        """Forget every record (named values stay)."""
         with self._lock:
             self._records.clear()
 
     def get_value(self, name: str, default: Any = None) -> Any:
+        """A named JSON value, or ``default``."""
         text = self._values.get(name)
         return default if text is None else json.loads(text)
 
     def set_value(self, name: str, value: Any) -> None:
+        """Set a named JSON value."""
         text = json.dumps(value, ensure_ascii=False)
         with self._lock:
             self._values[name] = text
 
     def incr(self, name: str, amount: int = 1) -> int:
+        """Add ``amount`` to a named counter and return the new count."""
         with self._lock:
             value = int(json.loads(self._values.get(name, "0"))) + amount
             self._values[name] = str(value)
