@@ -150,7 +150,7 @@ def recent_entry(response: Response, elapsed_ms: float) -> dict[str, Any]:
     received = request.received
     if received is not None and len(received) <= RECENT_BODY_LIMIT:
         entry["body"] = request.parsed if request.parsed is not None else received.decode("utf-8", "replace")
-    error = error_object(response)
+    error = error_object(response) if response.status_code >= 400 else None
     if error is not None:
         entry["error"] = error
     return entry
