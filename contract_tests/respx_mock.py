@@ -86,7 +86,7 @@ class _AppBody(httpx.SyncByteStream, httpx.AsyncByteStream):
         self._response = response
 
     def __iter__(self) -> Iterator[bytes]:
-        from mockserver.delivery.faults import ConnectionDropped
+        from mockserver import ConnectionDropped
 
         try:
             yield from self._response.iter_encoded()

@@ -35,6 +35,8 @@ import sys
 import time
 from typing import Any
 
+from ..state.sqlite import SQLiteStore
+from ..state.store import Store
 from .server import bind_error
 
 log = logging.getLogger("mockserver")
@@ -63,7 +65,7 @@ def serve_workers(app: Any, *, host: str, port: int, workers: int, threads: int 
     """Serve ``app`` from ``workers`` processes until SIGTERM or SIGINT; returns an exit code."""
     config = app.config["MOCK"]
     store = app.extensions["mock"].store
-    if workers > 1 and not getattr(store, "shared", False):
+    if workers > 1 and not store.shared:
         raise ValueError("several workers need a shared store (--store sqlite:///... or redis://...)")
     try:
         sock = listening_socket(host, port)
@@ -88,9 +90,8 @@ def serve_workers(app: Any, *, host: str, port: int, workers: int, threads: int 
         return supervisor.run()
     finally:
         sock.close()
-        remove = getattr(store, "close_and_remove", None)
-        if remove is not None:
-            remove()
+        if isinstance(store, SQLiteStore):
+            store.close_and_remove()  # a temporary file this server made goes with it
         log.info("mock gateway stopped")
 
 
@@ -196,11 +197,9 @@ def _name_the_process_in_logs() -> None:
             handler.setFormatter(logging.Formatter(fmt))
 
 
-def _close_store_connections(store: Any) -> None:
+def _close_store_connections(store: Store) -> None:
     """No connection may cross a fork: close the parent's (each process opens its own)."""
-    close = getattr(store, "close", None)
-    if close is not None:
-        close()
+    store.close()
 
 
 def _signal(pid: int, sig: int) -> None:

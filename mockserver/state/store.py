@@ -42,6 +42,9 @@ Record = dict[str, Any]
 class Store(Protocol):
     """What the mock needs from a store: records by response id, named values and counters."""
 
+    #: Whether other processes that open the same URL see the same records (several workers need it).
+    shared: bool
+
     def put(self, response_id: str, record: Record) -> None:
         """Keep ``record`` under ``response_id`` (the newest), evicting the oldest past the cap."""
 
@@ -69,6 +72,9 @@ class Store(Protocol):
 
     def __len__(self) -> int:
         """How many records are stored."""
+
+    def close(self) -> None:
+        """Close what this process holds open (before a fork, and when the server stops)."""
 
 
 def dump_record(record: Record) -> str:
@@ -142,6 +148,9 @@ class MemoryStore:
 
     def __len__(self) -> int:
         return len(self._records)
+
+    def close(self) -> None:
+        """Nothing to close: the records live in this process."""
 
 
 #: The name of the reply seed among a store's values.
