@@ -14,11 +14,13 @@ registered only where they are served (the openai profile, or
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+import schemas
 from schemas.endpoints import input_items_query
 
 from .. import faultspec
@@ -102,7 +104,14 @@ def delete_response(response_id: str) -> Response:
     state.keys.authenticate(request.headers.get("Authorization"))
     if not state.store.delete(response_id):
         raise ApiError("not_found", param="response_id", id=clip(response_id))
-    return jsonify({"id": response_id, "object": "response.deleted", "deleted": True})
+    return jsonify({"id": response_id, "object": deleted_object(state.config.profile), "deleted": True})
+
+
+@functools.cache
+def deleted_object(profile: str) -> str:
+    """The ``object`` of a deletion's reply, as the profile's ``deleted`` schema names it (its first, if several)."""
+    spec = schemas.load("deleted", profile)["properties"]["object"]
+    return spec["const"] if "const" in spec else spec["enum"][0]
 
 
 @stored_api.get("/v1/responses/<response_id>/input_items")
