@@ -13,7 +13,8 @@ import pytest
 
 from mockserver import create_app
 
-from .conftest import API_KEY, LiveServer, load_fixture, stream_text
+from .conftest import API_KEY, load_fixture, stream_text
+from .servers import LiveServer
 
 pytestmark = pytest.mark.sdk
 
