@@ -234,7 +234,9 @@ def hammer(base: str, creates: int, threads: int) -> tuple[list[tuple[str, str]]
 
 
 def run_workers(store_args: list[str], tmp_path: Path) -> None:
-    with mock_process("--workers", "4", "--threads", "4", "--serve-stored-routes", *store_args, keep_lines=5000) as server:
+    with mock_process(
+        "--workers", "4", "--threads", "4", "--serve-stored-routes", *store_args, keep_lines=5000
+    ) as server:
         base = server.base
         made, errors = hammer(base, 200, 4)
         assert not errors, errors[:3]
