@@ -72,6 +72,12 @@ def counted_mock() -> Iterator[tuple[str, Recording]]:
         yield server.url, recording
 
 
+def run_live(pytester: pytest.Pytester, base_url: str, *args: str, key: str | None = KEY) -> pytest.RunResult:
+    """The suite against ``base_url``, the key (if any) in ``CONTRACT_API_KEY``."""
+    env = {"CONTRACT_API_KEY": key} if key else {}
+    return run_suite(pytester, "--contract-base-url", base_url, *args, env=env)
+
+
 def assert_stopped_once(result: pytest.RunResult, seen: list[Any], *, fix: str) -> str:
     """Exit 6, at most 40 lines, no traceback, at most 3 requests, the fix named, the key never shown."""
     text = result.stdout.str() + result.stderr.str()
@@ -173,7 +179,7 @@ def test_a_base_url_without_v1_asks_did_you_mean(
     pytester: pytest.Pytester, counted_mock: tuple[str, Recording]
 ) -> None:
     url, recording = counted_mock
-    result = run_suite(pytester, "--contract-base-url", url, env={"CONTRACT_API_KEY": KEY})
+    result = run_live(pytester, url)
     assert_stopped_once(result, recording.seen, fix=f"did you mean {url}/v1? use --contract-base-url {url}/v1")
     assert [(s.method, s.path) for s in recording.seen] == [("GET", "/models"), ("GET", "/v1/models")]
 
@@ -183,7 +189,7 @@ def test_a_wrong_key_stops_every_worker_after_one_request(
 ) -> None:
     """With ``-n 2`` the preflight still runs once: one request in all."""
     url, recording = counted_mock
-    result = run_suite(pytester, "-n", "2", "--contract-base-url", f"{url}/v1", env={"CONTRACT_API_KEY": "sk-wrong"})
+    result = run_live(pytester, f"{url}/v1", "-n", "2", key="sk-wrong")
     assert_stopped_once(result, recording.seen, fix="set CONTRACT_API_KEY to a valid key for this gateway")
     result.stdout.fnmatch_lines(
         ["*refused the key from CONTRACT_API_KEY (HTTP 401: *", "requests: 1 of a budget of 40"]
@@ -193,7 +199,7 @@ def test_a_wrong_key_stops_every_worker_after_one_request(
 
 def test_no_key_stops_the_run_without_a_request(pytester: pytest.Pytester, counted_mock: tuple[str, Recording]) -> None:
     url, recording = counted_mock
-    result = run_suite(pytester, "--contract-base-url", f"{url}/v1")
+    result = run_live(pytester, f"{url}/v1", key=None)
     assert_stopped_once(
         result, recording.seen, fix="set CONTRACT_API_KEY (or OPENAI_API_KEY, or pass --contract-api-key)"
     )
@@ -203,7 +209,7 @@ def test_no_key_stops_the_run_without_a_request(pytester: pytest.Pytester, count
 def test_a_static_file_server_is_not_this_api(pytester: pytest.Pytester, tmp_path: Path) -> None:
     (tmp_path / "index.html").write_text("<html><head><title>Team wiki</title></head><body>hello</body></html>")
     with static_file_server(tmp_path) as (where, seen):
-        result = run_suite(pytester, "--contract-base-url", f"http://{where}", env={"CONTRACT_API_KEY": KEY})
+        result = run_live(pytester, f"http://{where}")
     assert_stopped_once(result, seen, fix="not the JSON of an OpenAI-compatible API")
     result.stdout.fnmatch_lines(["*give --contract-base-url the base URL the gateway's clients use*"])
 
@@ -214,16 +220,7 @@ def test_a_static_file_server_is_not_this_api(pytester: pytest.Pytester, tmp_pat
 @pytest.mark.slow
 def test_two_workers_share_one_budget(pytester: pytest.Pytester, counted_mock: tuple[str, Recording]) -> None:
     url, recording = counted_mock
-    result = run_suite(
-        pytester,
-        "-n",
-        "2",
-        "--contract-base-url",
-        f"{url}/v1",
-        "--contract-budget",
-        "20",
-        env={"CONTRACT_API_KEY": KEY},
-    )
+    result = run_live(pytester, f"{url}/v1", "-n", "2", "--contract-budget", "20")
     assert result.ret == 0, result.stdout.str()[-3000:]
     assert len(recording.seen) == 20, [(s.method, s.path) for s in recording.seen]
     result.stdout.fnmatch_lines(
@@ -244,14 +241,7 @@ def test_the_printed_curl_reproduces_the_failing_request(pytester: pytest.Pytest
 
     recording = Recording(usage_does_not_add_up(api_keys=[KEY]))
     with LiveServer(recording) as server:
-        result = run_suite(
-            pytester,
-            "--contract-base-url",
-            f"{server.url}/v1",
-            "-k",
-            "documented_request_succeeds",
-            env={"CONTRACT_API_KEY": KEY},
-        )
+        result = run_live(pytester, f"{server.url}/v1", "-k", "documented_request_succeeds")
         assert result.ret == 1, result.stdout.str()[-3000:]
         lines = result.outlines
         intro = next(i for i, line in enumerate(lines) if "to send it again, with CONTRACT_API_KEY set:" in line)
