@@ -47,6 +47,9 @@ KEPT_RESPONSE_HEADERS = re.compile(
 )
 #: A run of this many characters of a secret is redacted wherever it appears.
 WINDOW = 10
+#: The checkout's root. What ``record`` sends by default is package data (:mod:`contract_tests.examples`),
+#: never read from here, so that a non-editable install records the same.
+ROOT = Path(__file__).resolve().parents[1]
 #: What the recorder writes into a folder: ``index.json`` and ``NNN-name.json``/``.sse`` (``--replace`` removes these).
 RECORDING_FILE = re.compile(r"^(index\.json|\d{3}-.+\.(json|sse))$")
 KEY_ENV_VARS = ("CONTRACT_API_KEY", "OPENAI_API_KEY")
