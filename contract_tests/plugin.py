@@ -36,8 +36,9 @@ import pytest
 from .options import ContractOptions, add_options
 from .run import SESSION, WORKER_INPUT, is_worker, named_run_folder, remove_run_folder, run_folder
 
-#: The suite's own test modules: the preflight runs only when one of them was collected.
-SUITE_FOLDER = str(Path(__file__).resolve().parent) + os.sep
+#: The suite's own test modules (the folder as imported and as resolved): the preflight runs only
+#: when one of them was collected.
+SUITE_FOLDERS = tuple({str(Path(__file__).parent) + os.sep, str(Path(__file__).resolve().parent) + os.sep})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -89,7 +90,7 @@ def pytest_configure_node(node: Any) -> None:
 
 
 def _in_suite(item: pytest.Item) -> bool:
-    return str(item.path).startswith(SUITE_FOLDER)
+    return str(item.path).startswith(SUITE_FOLDERS)
 
 
 @pytest.hookimpl(trylast=True)  # after -k/-m deselection: only tests that will run count
