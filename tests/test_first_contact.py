@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -239,6 +240,9 @@ def test_the_printed_curl_reproduces_the_failing_request(pytester: pytest.Pytest
     """A broken server over HTTP: the failure's curl, run by a shell with the key in the environment."""
     from .broken_servers import usage_does_not_add_up
 
+    if shutil.which("curl") is None or shutil.which("bash") is None:
+        pytest.skip("curl and bash are needed to paste the reproduction into a shell")
+
     recording = Recording(usage_does_not_add_up(api_keys=[KEY]))
     with LiveServer(recording) as server:
         result = run_live(pytester, f"{server.url}/v1", "-k", "documented_request_succeeds")
@@ -270,6 +274,8 @@ def test_the_printed_curl_reproduces_the_failing_request(pytester: pytest.Pytest
 
 def test_an_in_process_failure_gives_json_and_the_mock_command_that_reproduces_it() -> None:
     """The report's mock command and curl, run by a shell (on a free port instead of 8080)."""
+    if shutil.which("curl") is None or shutil.which("bash") is None:
+        pytest.skip("curl and bash are needed to paste the reproduction into a shell")
     request = {"model": "qwen3.6-plus", "input": "it's 你好", "max_output_tokens": 16}
     command = 'python -m mockserver --profile openai --api-key "$CONTRACT_API_KEY"'
     target = Target(
