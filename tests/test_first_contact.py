@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -28,8 +29,9 @@ from contract_tests.session import mock_command
 from contract_tests.target import Target
 from mockserver import create_app
 
-from .conftest import ROOT, LiveServer
-from .test_contract_suite import _free_port, _wait_until_up, run_suite
+from .conftest import ROOT
+from .servers import LiveServer, mock_process
+from .test_contract_suite import run_suite
 from .test_preflight import static_file_server
 
 pytest_plugins = ["pytester"]
@@ -292,26 +294,17 @@ def test_an_in_process_failure_gives_json_and_the_mock_command_that_reproduces_i
     assert report[start + 4].startswith("to send it again, serve the same mock over HTTP")
     assert report[start + 5] == f"  {command}"
     curl = report[start + 6].strip()
-    port = _free_port()
-    env = {**os.environ, "CONTRACT_API_KEY": "sk-any-key-of-mine", "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen(
-        ["bash", "-c", f"exec {command.replace('python', sys.executable, 1)} --port {port} --quiet"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_until_up(f"http://127.0.0.1:{port}/v1", env["CONTRACT_API_KEY"], server)
+    env = {**os.environ, "CONTRACT_API_KEY": "sk-any-key-of-mine"}
+    words = shlex.split(command.replace("$CONTRACT_API_KEY", env["CONTRACT_API_KEY"]))  # as the shell expands it
+    assert words[:3] == ["python", "-m", "mockserver"]
+    with mock_process(*words[3:], "--quiet") as server:  # on a port it picks, not 8080
         done = subprocess.run(
-            ["bash", "-c", curl.replace("127.0.0.1:8080", f"127.0.0.1:{port}")],
+            ["bash", "-c", curl.replace("http://127.0.0.1:8080", server.base)],
             env=env,
             capture_output=True,
             check=True,
             timeout=60,
         )
-    finally:
-        server.terminate()
-        server.wait(10)
     again = json.loads(done.stdout)
     # same request, same seed: the same reply but for ids and timestamps
     assert again["usage"] == reply.json["usage"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -111,10 +112,15 @@ def check_the_installed_kit(venv: Venv, elsewhere: Path) -> None:
     elsewhere.mkdir()
     assert "--replay" in venv.sh("responses-mock --help", cwd=elsewhere).stdout
     assert "check-target" in venv.sh("responses-contract --help", cwd=elsewhere).stdout
-    refused = venv.sh(
-        "CONTRACT_API_KEY=sk-x responses-contract check-target http://127.0.0.1:9/v1", cwd=elsewhere, check=False
-    )
-    assert refused.returncode == 6 and "nothing is listening at 127.0.0.1:9" in refused.stderr
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: a port where nothing answers
+        port = closed.getsockname()[1]
+        refused = venv.sh(
+            f"CONTRACT_API_KEY=sk-x responses-contract check-target http://127.0.0.1:{port}/v1",
+            cwd=elsewhere,
+            check=False,
+        )
+    assert refused.returncode == 6 and f"nothing is listening at 127.0.0.1:{port}" in refused.stderr
     names = "from contract_tests.record import load_requests; print([s.name for s in load_requests(None)])"
     assert venv.sh(f'python -c "{names}"', cwd=elsewhere).stdout.strip() == (
         "['documented', 'function_tool', 'reasoning_off', 'capped', 'unknown_model']"

@@ -163,12 +163,6 @@ def test_the_budget_is_spent_by_the_preflight(tmp_path: Path) -> None:
 # --- over real sockets: nothing listening, TLS, a static file server ----------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def static_file_server(folder: Path) -> Iterator[tuple[str, list[str]]]:
     """``python -m http.server`` in a thread, counting the requests it gets."""
@@ -197,12 +191,13 @@ def static_file_server(folder: Path) -> Iterator[tuple[str, list[str]]]:
 
 
 def test_nothing_listening_is_named_with_the_port() -> None:
-    port = _free_port()
-    verdict = check_target(f"http://127.0.0.1:{port}/v1", KEY)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))  # bound and never listening: connections are refused, and the port stays ours
+        port = sock.getsockname()[1]
+        verdict = check_target(f"http://127.0.0.1:{port}/v1", KEY)
     assert verdict.problem == "unreachable" and verdict.requests == 1
-    assert (
-        verdict.message
-        == f"nothing is listening at 127.0.0.1:{port} (connection refused): start the server, or fix the port"
+    assert verdict.message == (
+        f"nothing is listening at 127.0.0.1:{port} (connection refused): start the server, or fix the port"
     )
 
 
