@@ -1,10 +1,11 @@
 """How a broken rule reads: the findings, then the request as a ready-to-run curl command.
 
 The API key must never reach a terminal, a JUnit file or a CI log, so
-everything printed passes through :func:`mask`, which replaces the key, and
-any run of ten or more of its characters (a target echoing part of it), by
-``sk-***``. The curl command always shows ``Authorization: Bearer sk-***``
-(or the bare ``sk-***`` form when that was sent): paste it, put the key back.
+everything printed passes through :func:`mask` (the kit's one secret masker,
+``schemas.secrets.SecretMasker``), which replaces the key, and any run of ten
+or more of its characters (a target echoing part of it), by ``sk-***``.
+The curl command always shows ``Authorization: Bearer sk-***`` (or the bare
+``sk-***`` form when that was sent): paste it, put the key back.
 """
 
 from __future__ import annotations
@@ -13,56 +14,21 @@ import shlex
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from schemas.secrets import SecretMasker
+
 if TYPE_CHECKING:
     from .checks import Finding
     from .target import Reply, Sent
 
 MASK = "sk-***"
-#: Shortest run of the key's characters that counts as a leak.
-LEAK_RUN = 10
 #: Longest request body shown in a curl command.
 MAX_BODY = 4000
 
 
 def mask(text: str, secrets: str | Iterable[str] | None) -> str:
-    """``text`` with every secret, and every run of ``LEAK_RUN`` of its characters, masked."""
-    if isinstance(secrets, str) or secrets is None:
-        secrets = [secrets or ""]
-    for secret in secrets:
-        if len(secret) < LEAK_RUN:
-            if secret:
-                text = text.replace(secret, MASK)
-            continue
-        text = text.replace(secret, MASK)
-        if _has_run(text, secret):
-            text = _mask_runs(text, secret)
-    return text
-
-
-def _has_run(text: str, secret: str) -> bool:
-    return any(secret[i : i + LEAK_RUN] in text for i in range(len(secret) - LEAK_RUN + 1))
-
-
-def _mask_runs(text: str, secret: str) -> str:
-    """Mask every span of ``text`` covered by a ``LEAK_RUN``-long window of ``secret``."""
-    covered = [False] * len(text)
-    for i in range(len(secret) - LEAK_RUN + 1):
-        window = secret[i : i + LEAK_RUN]
-        start = text.find(window)
-        while start != -1:
-            for j in range(start, start + LEAK_RUN):
-                covered[j] = True
-            start = text.find(window, start + 1)
-    out, index = [], 0
-    while index < len(text):
-        if covered[index]:
-            while index < len(text) and covered[index]:
-                index += 1
-            out.append(MASK)
-        else:
-            out.append(text[index])
-            index += 1
-    return "".join(out)
+    """``text`` with every secret masked as ``sk-***`` by the kit's one masker (:mod:`schemas.secrets`):
+    whole values always, a key-length secret (and any run of ten or more of its characters) anywhere."""
+    return SecretMasker(secrets, replacement=MASK).text(text)
 
 
 def as_curl(sent: Sent, secrets: Sequence[str] = ()) -> str:
