@@ -26,7 +26,8 @@ from typing import Any
 
 import schemas
 from mockserver.replay import block_type, request_key, split_blocks
-from schemas.stream import StreamViolation, parse_sse, validate_sse, validate_stream
+from schemas.findings import Finding, stream_finding
+from schemas.stream import parse_sse, validate_sse, validate_stream
 
 from .compare import ADDITIVE, BREAKING, CLASSES, Comparison, Difference, Docs, Loc, view
 from .infer import infer, json_type
@@ -197,7 +198,7 @@ def validation_differences(samples: Samples, profile: str) -> list[Difference]:
 _PARSE_RULES = ("json", "unterminated", "event_name")
 
 
-def stream_violations(text: str, profile: str, *, rules_profile: str | None = None) -> list[StreamViolation]:
+def stream_violations(text: str, profile: str, *, rules_profile: str | None = None) -> list[Finding]:
     """What is wrong with a raw stream: parse problems, every schema violation of every event, broken rules.
 
     Unlike ``validate_sse`` (the first problem per event), every schema
@@ -215,7 +216,7 @@ def stream_violations(text: str, profile: str, *, rules_profile: str | None = No
     found = [v for v in validate_sse(text, profile) if v.rule in _PARSE_RULES]
     known = known_event_types(profile)
     kept: list[Any] = []
-    schema_problems: list[StreamViolation] = []
+    schema_problems: list[Finding] = []
     for event in (e for e in parsed.events if e.error is None):
         payload = event.json
         kind = payload.get("type") if isinstance(payload, dict) else None
@@ -223,7 +224,7 @@ def stream_violations(text: str, profile: str, *, rules_profile: str | None = No
             continue
         kept.append(dict(payload) if isinstance(payload, dict) else payload)
         for violation in schemas.validate(payload, "event", profile):
-            schema_problems.append(StreamViolation(event.index, kind, "schema", violation.message, violation.path))
+            schema_problems.append(stream_finding(event.index, kind, "schema", violation.message, violation.path))
     numbers = [e.json.get("sequence_number") for e in parsed.events if isinstance(e.json, dict)]
     if len(kept) < len(numbers) and numbers == list(range(len(numbers))):
         for number, payload in enumerate(kept):
@@ -270,7 +271,7 @@ _STREAM_MESSAGES = (
 )
 
 
-def _classified_stream(violation: StreamViolation, source: str) -> Difference:
+def _classified_stream(violation: Finding, source: str) -> Difference:
     """A stream violation on its event type: schema failures as for bodies, broken stream rules (order) breaking."""
     where = EVENT + violation.event_type if violation.event_type else "stream"
     path = re.sub(r"/\d+(?=/|$)", "/*", violation.path)

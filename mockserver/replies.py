@@ -275,7 +275,8 @@ def response_envelope(
         "object": "response",
         "created_at": created_at,
         "status": "in_progress",
-        "background": bool(request.get("background") or False),
+        # the gateway answers background: true synchronously and says so (profiles.json fields.background)
+        "background": behaviour.fields.get("background") == "echoed" and bool(request.get("background")),
         "error": None,
         "incomplete_details": None,
         "instructions": request.get("instructions"),

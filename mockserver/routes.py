@@ -52,6 +52,9 @@ def create_response() -> Response:
         and profile_behaviour().fields["max_tokens"] == "ignored"
     ):  # a per-request line: --quiet drops it
         log.info("max_tokens=%s ignored: the gateway drops it (use max_output_tokens)", body["max_tokens"])
+    ignored = profile_behaviour().ignored_in(body) if config.log_requests else []
+    if ignored:  # the upstream processes only the parameters it documents and ignores the rest
+        log.info("parameters ignored (accepted, no effect): %s", ", ".join(clip(name) for name in ignored))
     injected = g.faults = requested_faults(state)
     answer = next((a for a in (responder(body) for responder in state.responders) if a is not None), None)
     if answer is None:

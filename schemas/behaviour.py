@@ -46,9 +46,30 @@ class Behaviour:
     fields: dict[str, str] = field(repr=False)
     id_prefixes: dict[str, str] = field(repr=False)
     usage_extensions: tuple[str, ...] = ()
+    ignored_parameters: tuple[str, ...] = ()
 
     def failure(self, name: str) -> Failure:
         return self.failures[name]
+
+    @property
+    def ignores_unknown_parameters(self) -> bool:
+        """Whether an unknown request parameter is accepted and ignored (gateway) rather than a 400 (OpenAI)."""
+        return self.fields.get("unknown_parameters") == "ignored"
+
+    def ignored_in(self, request: dict[str, Any]) -> list[str]:
+        """The top-level parameters of ``request`` this profile accepts but gives no effect, in request order.
+
+        Those the request schema does not know (when the profile ignores
+        unknown parameters) and those ``profiles.json`` lists as ignored.
+        """
+        from .loader import _load
+
+        known = set(_load("request", self.profile).get("properties", {}))
+        return [
+            name
+            for name in request
+            if name in self.ignored_parameters or (self.ignores_unknown_parameters and name not in known)
+        ]
 
     def error_body(
         self, name: str, *, request_id: str, param: str | None = None, **values: Any
@@ -100,6 +121,7 @@ def behaviour(profile: str) -> Behaviour:
         fields=dict(data["fields"]),
         id_prefixes=dict(data["id_prefixes"]),
         usage_extensions=tuple(data["usage_extensions"]),
+        ignored_parameters=tuple(data.get("ignored_parameters", ())),
     )
 
 

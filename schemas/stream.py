@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .findings import Finding, stream_finding
 from .loader import DEFAULT_PROFILE
 from .validation import validate
 
@@ -57,19 +58,8 @@ class SSEEvent:
     error: str | None = None
 
 
-@dataclass(frozen=True)
-class StreamViolation:
-    """One broken stream rule, at event ``index`` (-1: the stream as a whole)."""
-
-    index: int
-    event_type: str | None
-    rule: str
-    message: str
-    path: str = ""
-
-    def __str__(self) -> str:
-        where = f"event #{self.index} ({self.event_type})" if self.index >= 0 else "stream"
-        return f"{where}{' ' + self.path if self.path else ''}: {self.rule}: {self.message}"
+#: Stream findings are :class:`~schemas.findings.Finding` objects with ``index`` and ``event_type`` set.
+StreamViolation = Finding
 
 
 @dataclass
@@ -125,13 +115,13 @@ def _dispatch(parsed: ParsedStream, name: str | None, data: list[str], line: int
     parsed.events.append(event)
 
 
-def validate_sse(text: str | bytes, profile: str = DEFAULT_PROFILE) -> list[StreamViolation]:
+def validate_sse(text: str | bytes, profile: str = DEFAULT_PROFILE) -> list[Finding]:
     """Parse a raw stream and check it; parse problems are violations too."""
     parsed = parse_sse(text)
-    problems = [StreamViolation(e.index, e.event, "json", e.error) for e in parsed.events if e.error]
+    problems = [stream_finding(e.index, e.event, "json", e.error) for e in parsed.events if e.error]
     if parsed.unterminated is not None:
         problems.append(
-            StreamViolation(
+            stream_finding(
                 len(parsed.events), None, "unterminated", "the last event has no blank line after it; clients drop it"
             )
         )
@@ -143,7 +133,7 @@ def validate_sse(text: str | bytes, profile: str = DEFAULT_PROFILE) -> list[Stre
             and event.event != event.json.get("type")
         ):
             problems.append(
-                StreamViolation(
+                stream_finding(
                     event.index,
                     event.json.get("type"),
                     "event_name",
@@ -154,14 +144,12 @@ def validate_sse(text: str | bytes, profile: str = DEFAULT_PROFILE) -> list[Stre
     return problems + validate_stream(events, profile)
 
 
-def first_violation(events: list[dict[str, Any]], profile: str = DEFAULT_PROFILE) -> StreamViolation | None:
+def first_violation(events: list[dict[str, Any]], profile: str = DEFAULT_PROFILE) -> Finding | None:
     found = validate_stream(events, profile)
     return found[0] if found else None
 
 
-def validate_stream(
-    events: Iterable[dict[str, Any] | SSEEvent], profile: str = DEFAULT_PROFILE
-) -> list[StreamViolation]:
+def validate_stream(events: Iterable[dict[str, Any] | SSEEvent], profile: str = DEFAULT_PROFILE) -> list[Finding]:
     """Every broken rule in a sequence of parsed events (the first per event)."""
     checker = _StreamChecker(profile)
     for index, event in enumerate(events):
@@ -176,7 +164,7 @@ def validate_stream(
 class _StreamChecker:
     def __init__(self, profile: str):
         self.profile = profile
-        self.violations: list[StreamViolation] = []
+        self.violations: list[Finding] = []
         self.count = 0
         self.next_sequence = 0
         self.response_id: str | None = None
@@ -189,10 +177,10 @@ class _StreamChecker:
         self.final: dict[str, Any] | None = None
         self.final_type: str | None = None
 
-    def check(self, index: int, event: Any) -> StreamViolation | None:
+    def check(self, index: int, event: Any) -> Finding | None:
         self.count += 1
         kind = event.get("type") if isinstance(event, dict) else None
-        fail = lambda rule, message, path="": StreamViolation(index, kind, rule, message, path)  # noqa: E731
+        fail = lambda rule, message, path="": stream_finding(index, kind, rule, message, path)  # noqa: E731
         if not isinstance(event, dict):
             return fail("schema", "an event is a JSON object")
         number = event.get("sequence_number")
@@ -224,7 +212,7 @@ class _StreamChecker:
             return self._item_done(event, fail)
         return self._inside_item(kind, event, fail)
 
-    def _lifecycle(self, index: int, event: dict[str, Any], fail: Any) -> StreamViolation | None:
+    def _lifecycle(self, index: int, event: dict[str, Any], fail: Any) -> Finding | None:
         response_id = event["response"].get("id")
         if self.response_id is None:
             self.response_id = response_id
@@ -243,7 +231,7 @@ class _StreamChecker:
                 )
         return None
 
-    def _item_added(self, event: dict[str, Any], fail: Any) -> StreamViolation | None:
+    def _item_added(self, event: dict[str, Any], fail: Any) -> Finding | None:
         position = event["output_index"]
         if position != len(self.items):
             return fail("output_index", f"expected output_index {len(self.items)}, got {position}", "/output_index")
@@ -251,7 +239,7 @@ class _StreamChecker:
         self.open_items.add(position)
         return None
 
-    def _item_done(self, event: dict[str, Any], fail: Any) -> StreamViolation | None:
+    def _item_done(self, event: dict[str, Any], fail: Any) -> Finding | None:
         position = event["output_index"]
         if position not in self.open_items:
             return fail(
@@ -262,7 +250,7 @@ class _StreamChecker:
         self.done_items.append((position, item))
         return self._reassembled(item, position, fail)
 
-    def _inside_item(self, kind: str, event: dict[str, Any], fail: Any) -> StreamViolation | None:
+    def _inside_item(self, kind: str, event: dict[str, Any], fail: Any) -> Finding | None:
         position = event.get("output_index")
         if position is None:
             return None
@@ -297,7 +285,7 @@ class _StreamChecker:
         self.texts[key] = done_text
         return None
 
-    def _reassembled(self, item: dict[str, Any], position: int, fail: Any) -> StreamViolation | None:
+    def _reassembled(self, item: dict[str, Any], position: int, fail: Any) -> Finding | None:
         """The finished item's texts equal what the deltas built."""
         expected: dict[tuple[int, str, Any], str] = {}
         if item.get("type") == "message":
@@ -325,11 +313,11 @@ class _StreamChecker:
 
     def finish(self) -> None:
         if self.count == 0:
-            self.violations.append(StreamViolation(-1, None, "empty", "the stream has no events"))
+            self.violations.append(stream_finding(-1, None, "empty", "the stream has no events"))
             return
         if self.terminal_at is None:
             self.violations.append(
-                StreamViolation(
+                stream_finding(
                     -1,
                     None,
                     "terminal_missing",
@@ -341,7 +329,7 @@ class _StreamChecker:
             return
         if self.open_items and self.final_type != "response.failed":  # a failure may cut an item short
             self.violations.append(
-                StreamViolation(
+                stream_finding(
                     self.terminal_at,
                     self.final_type,
                     "item_order",
@@ -351,7 +339,7 @@ class _StreamChecker:
         done = [item for _, item in sorted(self.done_items, key=lambda pair: pair[0])]
         if done != self.final.get("output", []):
             self.violations.append(
-                StreamViolation(
+                stream_finding(
                     self.terminal_at,
                     self.final_type,
                     "final_output",
