@@ -16,6 +16,7 @@ crash. Where pytest-base-url is installed its ``--base-url`` is read instead.
 | ``--contract-models a,b`` | ``CONTRACT_MODELS`` | what ``GET /v1/models`` lists, else ``qwen3.6-plus`` |
 | ``--contract-hypothesis-profile mock|live|nightly`` | ``CONTRACT_HYPOTHESIS_PROFILE`` | live over HTTP, else mock |
 | ``--contract-app module:factory`` | | ``mockserver:create_app`` |
+| ``--contract-levels FILE`` | ``CONTRACT_LEVELS`` | ``schemas/levels.json`` alone |
 """
 
 from __future__ import annotations
@@ -121,6 +122,17 @@ def add_options(parser: pytest.Parser) -> None:
     )
     add(
         None,
+        "--contract-levels",
+        dest="contract_levels",
+        default=None,
+        metavar="FILE",
+        help=(
+            "a levels file (rule -> violation|observation, overrides per JSON path, known issues with an expiry "
+            "date) merged over schemas/levels.json; env CONTRACT_LEVELS"
+        ),
+    )
+    add(
+        None,
         "--contract-app",
         dest="contract_app",
         default=None,
@@ -139,6 +151,7 @@ class ContractOptions:
     models: tuple[str, ...] | None
     hypothesis_profile: str
     app: str | None
+    levels: str | None = None
 
     @property
     def live(self) -> bool:
@@ -180,6 +193,7 @@ class ContractOptions:
             models=tuple(m.strip() for m in models.split(",") if m.strip()) if models else None,
             hypothesis_profile=f"contract-{hypothesis_profile}",
             app=config.getoption("contract_app"),
+            levels=_first(config.getoption("contract_levels"), None, "CONTRACT_LEVELS"),
         )
 
 

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from schemas.secrets import SecretMasker
 
 if TYPE_CHECKING:
-    from .checks import Finding
+    from schemas.findings import Finding
+
     from .target import Reply, Sent
 
 MASK = "sk-***"
@@ -49,12 +50,18 @@ def as_curl(sent: Sent, secrets: Sequence[str] = ()) -> str:
     return mask(" ".join(parts), secrets)
 
 
+def describe(finding: Finding) -> str:
+    """``[rule] /json/pointer: message``, how a finding reads in a report."""
+    note = f" ({finding.note})" if finding.note else ""
+    return f"[{finding.rule}] {finding.path or '/'}: {finding.message}{note}"
+
+
 def failure_report(
     what: str, profile: str, findings: Sequence[Finding], reply: Reply | None, secrets: Sequence[str] = ()
 ) -> str:
     """The text of a failed contract test: what broke, where, and how to send it again."""
     lines = [f"{what}: {len(findings)} contract violation(s) ({profile} profile)"]
-    lines += [f"  {finding}" for finding in findings]
+    lines += [f"  {describe(finding)}" for finding in findings]
     if reply is not None and reply.sent is not None:
         lines += [
             "",

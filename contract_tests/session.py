@@ -12,16 +12,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
 from hypothesis import settings
 
 from schemas.behaviour import Behaviour, behaviour
+from schemas.findings import Finding
+from schemas.levels import Levels, LevelsError, default_levels, load_levels
 
 from . import checks
-from .checks import Finding
 from .options import ContractOptions
 from .reproduce import failure_report
 from .target import Reply, Target
@@ -51,11 +52,35 @@ def _generalised(pointer: str) -> str:
 
 
 @dataclass
+class Reported:
+    """Findings that did not fail the run (observations, known issues), kept for the end-of-run summary."""
+
+    findings: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
+
+    def add(self, found: Sequence[Finding], what: str) -> None:
+        for f in found:
+            self.findings[(f.level, f.rule, _generalised(f.path), f.note or f.message[:160])] += 1
+
+
+@dataclass
 class ContractSession:
     options: ContractOptions
     target: Target
     models: tuple[str, ...]
     compat: CompatTally = field(default_factory=CompatTally)
+    levels: Levels = field(default_factory=default_levels)
+    reported: Reported = field(default_factory=Reported)
+
+    def __post_init__(self) -> None:
+        """The levels in force: the user's ``--contract-levels`` file over the default; ``--strict-openai``
+        makes deviations from OpenAI violations."""
+        try:
+            levels = load_levels(self.options.levels)
+        except LevelsError as exc:
+            raise pytest.UsageError(f"--contract-levels: {exc}") from None
+        if self.options.strict_openai:
+            levels = replace(levels, rules={**levels.rules, "openai_compat": "violation"})
+        self.levels = levels
 
     @property
     def profile(self) -> str:
@@ -83,9 +108,16 @@ class ContractSession:
     # --- turning findings into failures -----------------------------------------------------------
 
     def expect(self, findings: Sequence[Finding], reply: Reply | None, what: str) -> None:
-        """Fail the test with every finding and the request as curl (key masked)."""
-        if findings:
-            pytest.fail(failure_report(what, self.profile, findings, reply, self.target.secrets), pytrace=False)
+        """Fail the test with every violation and the request as curl (key masked).
+
+        Each finding gets its level from the levels file (``--contract-levels``):
+        observations and known issues are kept for the summary and fail nothing.
+        """
+        levelled = [self.levels.apply(f) for f in findings]
+        failing = [f for f in levelled if f.fails]
+        self.reported.add([f for f in levelled if not f.fails], what)
+        if failing:
+            pytest.fail(failure_report(what, self.profile, failing, reply, self.target.secrets), pytrace=False)
 
     def expect_reply(self, request: dict[str, Any], reply: Reply, what: str) -> dict[str, Any]:
         """A valid request's reply: 200, the profile's schema, the invariants; tally OpenAI deviations."""

@@ -47,6 +47,7 @@ class Behaviour:
     id_prefixes: dict[str, str] = field(repr=False)
     usage_extensions: tuple[str, ...] = ()
     ignored_parameters: tuple[str, ...] = ()
+    unrouted: dict[str, Any] | None = field(default=None, repr=False)
 
     def failure(self, name: str) -> Failure:
         return self.failures[name]
@@ -55,6 +56,24 @@ class Behaviour:
     def ignores_unknown_parameters(self) -> bool:
         """Whether an unknown request parameter is accepted and ignored (gateway) rather than a 400 (OpenAI)."""
         return self.fields.get("unknown_parameters") == "ignored"
+
+    def serves(self, method: str, path: str) -> bool:
+        """Whether the profile's gateway routes ``method path`` (``/v1/...``); True when the profile lists no routes."""
+        if self.unrouted is None:
+            return True
+        route = f"{method.upper()} {path}"
+        return any(fnmatch.fnmatchcase(route, served) for served in self.unrouted["served"])
+
+    def unrouted_body(self, method: str, path: str) -> tuple[int, dict[str, Any]] | None:
+        """The status and body a gateway answers for a ``/v1`` route it does not serve (new-api's NoRoute,
+        before authentication, no request id), or None when the profile serves it."""
+        if self.serves(method, path):
+            return None
+        template = self.unrouted["error"]
+        error = {
+            k: v.format(method=method.upper(), path=path) if isinstance(v, str) else v for k, v in template.items()
+        }
+        return self.unrouted["status"], {"error": error}
 
     def ignored_in(self, request: dict[str, Any]) -> list[str]:
         """The top-level parameters of ``request`` this profile accepts but gives no effect, in request order.
@@ -122,6 +141,7 @@ def behaviour(profile: str) -> Behaviour:
         id_prefixes=dict(data["id_prefixes"]),
         usage_extensions=tuple(data["usage_extensions"]),
         ignored_parameters=tuple(data.get("ignored_parameters", ())),
+        unrouted=data.get("unrouted"),
     )
 
 

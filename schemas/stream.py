@@ -9,13 +9,17 @@ this module instead of restating them.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .findings import Finding, stream_finding
-from .loader import DEFAULT_PROFILE
+from .loader import DEFAULT_PROFILE, _load, registry, schema_uri
+
+if TYPE_CHECKING:
+    from .levels import Levels
 from .validation import validate
 
 LIFECYCLE = (
@@ -115,8 +119,8 @@ def _dispatch(parsed: ParsedStream, name: str | None, data: list[str], line: int
     parsed.events.append(event)
 
 
-def validate_sse(text: str | bytes, profile: str = DEFAULT_PROFILE) -> list[Finding]:
-    """Parse a raw stream and check it; parse problems are violations too."""
+def validate_sse(text: str | bytes, profile: str = DEFAULT_PROFILE, levels: Levels | None = None) -> list[Finding]:
+    """Parse a raw stream and check it; parse problems are findings too (each with its level)."""
     parsed = parse_sse(text)
     problems = [stream_finding(e.index, e.event, "json", e.error) for e in parsed.events if e.error]
     if parsed.unterminated is not None:
@@ -135,22 +139,32 @@ def validate_sse(text: str | bytes, profile: str = DEFAULT_PROFILE) -> list[Find
             problems.append(
                 stream_finding(
                     event.index,
-                    event.json.get("type"),
+                    _type_of(event.json),
                     "event_name",
                     f"'event: {event.event}' does not match the JSON type",
                 )
             )
     events = [e.json for e in parsed.events if e.error is None]
-    return problems + validate_stream(events, profile)
+    return _levelled(problems + _checked(events, profile), levels)
 
 
 def first_violation(events: list[dict[str, Any]], profile: str = DEFAULT_PROFILE) -> Finding | None:
-    found = validate_stream(events, profile)
+    found = [f for f in validate_stream(events, profile) if f.fails]
     return found[0] if found else None
 
 
-def validate_stream(events: Iterable[dict[str, Any] | SSEEvent], profile: str = DEFAULT_PROFILE) -> list[Finding]:
-    """Every broken rule in a sequence of parsed events (the first per event)."""
+def validate_stream(
+    events: Iterable[dict[str, Any] | SSEEvent], profile: str = DEFAULT_PROFILE, levels: Levels | None = None
+) -> list[Finding]:
+    """Every broken rule in a sequence of parsed events (the first per event), each with its level.
+
+    The level of a stream rule is that of ``stream.<rule>`` in the levels
+    file (default ``schemas/levels.json``).
+    """
+    return _levelled(_checked(events, profile), levels)
+
+
+def _checked(events: Iterable[Any], profile: str) -> list[Finding]:
     checker = _StreamChecker(profile)
     for index, event in enumerate(events):
         payload = event.json if isinstance(event, SSEEvent) else event
@@ -159,6 +173,42 @@ def validate_stream(events: Iterable[dict[str, Any] | SSEEvent], profile: str = 
             checker.violations.append(problem)
     checker.finish()
     return checker.violations
+
+
+def _levelled(found: list[Finding], levels: Levels | None) -> list[Finding]:
+    from .levels import default_levels
+
+    return (levels or default_levels()).apply_all(found, rule_prefix="stream.")
+
+
+def _type_of(event: Any) -> str | None:
+    kind = event.get("type") if isinstance(event, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+@functools.cache
+def event_types(profile: str = DEFAULT_PROFILE) -> frozenset[str]:
+    """The event types the profile's ``event`` schema describes (the ``type`` constants of its branches)."""
+    resolver = registry().resolver(base_uri=schema_uri("event", profile))
+    found: set[str] = set()
+
+    def walk(node: Any, resolver: Any, depth: int) -> None:
+        if not isinstance(node, dict) or depth > 12:
+            return
+        declared = node.get("properties", {}).get("type") if isinstance(node.get("properties"), dict) else None
+        if isinstance(declared, dict):
+            values = [declared["const"]] if "const" in declared else declared.get("enum", [])
+            found.update(v for v in values if isinstance(v, str))
+        if isinstance(node.get("$ref"), str):
+            resolved = resolver.lookup(node["$ref"])
+            walk(resolved.contents, resolved.resolver, depth + 1)
+        for keyword in ("anyOf", "oneOf", "allOf"):
+            for branch in node.get(keyword, []):
+                walk(branch, resolver, depth + 1)
+        walk(node.get("if"), resolver, depth + 1)
+
+    walk(_load("event", profile), resolver, 0)
+    return frozenset(found)
 
 
 class _StreamChecker:
@@ -179,14 +229,17 @@ class _StreamChecker:
 
     def check(self, index: int, event: Any) -> Finding | None:
         self.count += 1
-        kind = event.get("type") if isinstance(event, dict) else None
+        kind = _type_of(event)
         fail = lambda rule, message, path="": stream_finding(index, kind, rule, message, path)  # noqa: E731
         if not isinstance(event, dict):
             return fail("schema", "an event is a JSON object")
         number = event.get("sequence_number")
         expected = self.next_sequence
-        if isinstance(number, int):  # follow the numbering even past a bad event, so one gap is one report
+        if isinstance(number, int) and not isinstance(number, bool):  # follow the numbering past a bad event
             self.next_sequence = number + 1
+        known = event_types(self.profile)
+        if kind is not None and known and kind not in known:  # clients (the openai SDK) skip unknown types
+            return fail("unknown_event", f"event type {kind!r} is not in the {self.profile} profile")
         schema_problems = validate(event, "event", self.profile)
         if schema_problems:
             if (
@@ -252,13 +305,14 @@ class _StreamChecker:
 
     def _inside_item(self, kind: str, event: dict[str, Any], fail: Any) -> Finding | None:
         position = event.get("output_index")
-        if position is None:
+        if not isinstance(position, int) or isinstance(position, bool):
             return None
         if position not in self.open_items:
             return fail(
                 "item_order", f"{kind} refers to output_index {position}, which is not an open item", "/output_index"
             )
-        item_id = self.items[position].get("id")
+        item = self.items[position]
+        item_id = item.get("id") if isinstance(item, dict) else None
         if "item_id" in event and item_id is not None and event["item_id"] != item_id:
             return fail(
                 "item_id", f"item_id {event['item_id']!r} is not the id of item {position} ({item_id!r})", "/item_id"
@@ -337,7 +391,7 @@ class _StreamChecker:
                 )
             )
         done = [item for _, item in sorted(self.done_items, key=lambda pair: pair[0])]
-        if done != self.final.get("output", []):
+        if done != (self.final.get("output") or []):
             self.violations.append(
                 stream_finding(
                     self.terminal_at,
