@@ -92,7 +92,8 @@ def invariants(body: Any, request: dict[str, Any], profile: str) -> list[Finding
     ]
 
 
-def identity(body: dict[str, Any], request: dict[str, Any], rules: Behaviour) -> list[Finding]:
+def identity(body: Any, request: dict[str, Any], rules: Behaviour) -> list[Finding]:
+    body = object_or_empty(body)
     found = []
     if body.get("object") != "response":
         found.append(finding("object", "/object", f"expected 'response', got {body.get('object')!r}"))
@@ -127,7 +128,8 @@ def identity(body: dict[str, Any], request: dict[str, Any], rules: Behaviour) ->
     return found
 
 
-def timestamps(body: dict[str, Any]) -> list[Finding]:
+def timestamps(body: Any) -> list[Finding]:
+    body = object_or_empty(body)
     created, completed = body.get("created_at"), body.get("completed_at")
     if _number(created) and _number(completed) and completed < created:
         return [finding("timestamps", "/completed_at", f"completed_at {completed} is before created_at {created}")]
@@ -186,8 +188,9 @@ def usage_arithmetic(usage: Any, path: str = "/usage") -> list[Finding]:
     return found
 
 
-def status_consistency(body: dict[str, Any]) -> list[Finding]:
+def status_consistency(body: Any) -> list[Finding]:
     """``incomplete`` iff a reason is given; ``failed`` under HTTP 200 is a failed reply."""
+    body = object_or_empty(body)
     status, details = body.get("status"), body.get("incomplete_details")
     found = []
     if status == "incomplete" and not (isinstance(details, dict) and details.get("reason")):
@@ -218,8 +221,9 @@ def status_consistency(body: dict[str, Any]) -> list[Finding]:
     return found
 
 
-def output_present(body: dict[str, Any], request: dict[str, Any]) -> list[Finding]:
+def output_present(body: Any, request: dict[str, Any]) -> list[Finding]:
     """A completed reply says something (text or a tool call); JSON when a JSON format was asked for."""
+    body = object_or_empty(body)
     if body.get("status", "completed") != "completed":
         return []
     text = output_text(body)
@@ -235,8 +239,11 @@ def output_present(body: dict[str, Any], request: dict[str, Any]) -> list[Findin
     return found + json_output(text, request)
 
 
-def tool_arguments(call: dict[str, Any], index: int, request: dict[str, Any]) -> list[Finding]:
+def tool_arguments(call: Any, index: int, request: dict[str, Any]) -> list[Finding]:
     """A call to a ``strict`` function tool: the arguments are an instance of its ``parameters``."""
+    call = object_or_empty(call)
+    if not _is_json(call.get("arguments")):
+        return []
     tool = next(
         (t for t in request.get("tools") or [] if t.get("type") == "function" and t.get("name") == call.get("name")),
         None,
@@ -267,7 +274,7 @@ def tool_arguments(call: dict[str, Any], index: int, request: dict[str, Any]) ->
 def json_output(text: str, request: dict[str, Any]) -> list[Finding]:
     """``text.format`` json_object or json_schema: the text is JSON; with ``strict``, an instance of the schema."""
     fmt = (request.get("text") or {}).get("format") or {}
-    if fmt.get("type") not in ("json_object", "json_schema") or not text:
+    if fmt.get("type") not in ("json_object", "json_schema") or not text or not isinstance(text, str):
         return []
     try:
         value = json.loads(text)
@@ -294,12 +301,13 @@ def json_output(text: str, request: dict[str, Any]) -> list[Finding]:
     return []
 
 
-def token_limit(body: dict[str, Any], request: dict[str, Any], rules: Behaviour) -> list[Finding]:
+def token_limit(body: Any, request: dict[str, Any], rules: Behaviour) -> list[Finding]:
     """``output_tokens`` within the cap in effect; ``max_tokens`` takes the effect the profile says.
 
     ``behaviour.fields["max_tokens"]`` is ``ignored`` at the gateway (it
     drops the field): a reply cut short by it there is a finding, not a pass.
     """
+    body = object_or_empty(body)
     produced = object_or_empty(body.get("usage")).get("output_tokens")
     effect = rules.fields.get("max_tokens", "ignored")
     cap = request.get("max_output_tokens")
@@ -481,7 +489,7 @@ def stream(reply: Reply, profile: str) -> tuple[list[Finding], dict[str, Any] | 
         (
             e.get("response")
             for e in reversed(events)
-            if e.get("type") in TERMINAL and isinstance(e.get("response"), dict)
+            if isinstance(e.get("type"), str) and e["type"] in TERMINAL and isinstance(e.get("response"), dict)
         ),
         None,
     )
@@ -561,13 +569,14 @@ def input_items(reply: Reply, profile: str, sent_texts: list[str]) -> list[Findi
 # --- The documented example ---------------------------------------------------------------------
 
 
-def documented_shape(body: dict[str, Any], documented: dict[str, Any], *, same_keys: bool) -> list[Finding]:
+def documented_shape(body: Any, documented: dict[str, Any], *, same_keys: bool) -> list[Finding]:
     """The reply looks like the documented one: its keys (gateway profile), reasoning before the message.
 
     The documented model reasons by default, so its reply has a reasoning
     item first; a reply to the same request without one, or with it after
     the message, is not the documented shape.
     """
+    body = object_or_empty(body)
     found = []
     if same_keys:
         for key in sorted(set(documented) - set(body)):

@@ -80,6 +80,27 @@ def wrong_type(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
     return _edit_replies(lambda body: body.__setitem__("created_at", str(body["created_at"])), profile, api_keys)
 
 
+def drops_total_tokens(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
+    return _edit_replies(lambda body: body["usage"].pop("total_tokens"), profile, api_keys)
+
+
+def usage_null(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
+    """``"usage": null`` on a completed reply: every real completed reply carries usage."""
+    return _edit_replies(lambda body: body.__setitem__("usage", None), profile, api_keys)
+
+
+def text_null(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
+    """``"text": null`` in every ``output_text`` part (the suite once crashed joining such texts)."""
+
+    def null_texts(body: dict[str, Any]) -> None:
+        for item in body["output"]:
+            for part in item.get("content") or []:
+                if part.get("type") == "output_text":
+                    part["text"] = None
+
+    return _edit_replies(null_texts, profile, api_keys)
+
+
 def usage_does_not_add_up(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
     return _edit_replies(
         lambda body: body["usage"].__setitem__("total_tokens", body["usage"]["total_tokens"] + 1), profile, api_keys
@@ -181,6 +202,21 @@ def stream_deltas_do_not_reassemble(profile: str = "gateway", api_keys: Iterable
         return events
 
     return _edit_streams(garble, profile, api_keys)
+
+
+def stream_out_of_order(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
+    """The first text delta sent before its content part was added (numbered in the new order: only the order breaks)."""
+
+    def swap(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        kinds = [e["type"] for e in events]
+        if "response.content_part.added" in kinds and "response.output_text.delta" in kinds:
+            part, delta = kinds.index("response.content_part.added"), kinds.index("response.output_text.delta")
+            events[part], events[delta] = events[delta], events[part]
+            for number, event in enumerate(events):
+                event["sequence_number"] = number
+        return events
+
+    return _edit_streams(swap, profile, api_keys)
 
 
 def does_not_store(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:

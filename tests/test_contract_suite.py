@@ -178,7 +178,20 @@ BROKEN = {
         "test_generated_requests_get_valid_replies",
         "[schema] /created_at: required property is missing",
     ),
-    "wrong_type": ("test_generated_requests_get_valid_replies", "[schema] /created_at: * is not of type 'integer'"),
+    "wrong_type": ("test_generated_requests_get_valid_replies", "[schema] /created_at: * is not of type 'number'*"),
+    "drops_total_tokens": (
+        "test_generated_requests_get_valid_replies",
+        "[schema] /usage/total_tokens: required property is missing",
+    ),
+    "usage_null": ("test_generated_requests_get_valid_replies", "[schema] /usage: None is not of type 'object'"),
+    "text_null": (
+        "test_generated_requests_get_valid_replies",
+        "[schema] /output/*/content/0/text: None is not of type 'string'",
+    ),
+    "stream_out_of_order": (
+        "test_generated_requests_stream_valid_events",
+        "[stream.part_order] event #* (response.output_text.delta)/content_index: *before its part was added*",
+    ),
     "usage_does_not_add_up": (
         "test_generated_requests_get_valid_replies",
         "[usage_arithmetic] /usage/total_tokens: * != input_tokens * + output_tokens *",
