@@ -205,7 +205,7 @@ def stream_deltas_do_not_reassemble(profile: str = "gateway", api_keys: Iterable
 
 
 def stream_out_of_order(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
-    """The first text delta sent before its content part was added (numbered in the new order: only the order breaks)."""
+    """The first text delta sent before its content part was added (renumbered: only the order breaks)."""
 
     def swap(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         kinds = [e["type"] for e in events]
