@@ -96,6 +96,11 @@ def parser() -> argparse.ArgumentParser:
         metavar="X",
         help="replay pacing divided by X (default 1: as recorded; 0: no delay)",
     )
+    p.add_argument(
+        "--replay-strict",
+        action="store_true",
+        help="with --replay: a request no recording matches gets a 400 error instead of a generated reply",
+    )
     return p
 
 
@@ -143,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         from .replay import ReplayResponder
 
         try:
-            app.extensions["mock"].responders.append(ReplayResponder(args.replay, args.replay_speed))
+            responder = ReplayResponder(args.replay, args.replay_speed, strict=args.replay_strict)
+            app.extensions["mock"].responders.append(responder)
         except (OSError, ValueError) as exc:
             print(f"mockserver: --replay: {exc}", file=sys.stderr)
             return 2

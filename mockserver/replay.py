@@ -10,7 +10,8 @@ A create request whose body (without ``stream``) equals a recorded one is
 answered with the recorded status and body; the ``stream`` flag picks the
 plain or the streamed recording. Streams are sent block by block with the
 recorded gaps between events divided by the speed factor (0: no delay). A
-request nothing matches falls through to the generator, with a log line.
+request nothing matches falls through to the generator, with a log line, or
+with ``strict`` (``--replay-strict``) gets a 400 error.
 """
 
 from __future__ import annotations
@@ -141,6 +142,8 @@ class ReplayResponder:
 
     folder: Path
     speed: float = 1.0
+    #: A request no recording matches is a 400 (``invalid_request``) instead of falling through to the generator.
+    strict: bool = False
     _by_key: dict[tuple[str, bool], Iterator[Exchange]] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -168,6 +171,11 @@ class ReplayResponder:
         with self._lock:
             exchanges = self._by_key.get(key)
             exchange = next(exchanges) if exchanges else None
+        if exchange is None and self.strict:
+            from .errors import ApiError
+
+            log.info("replay: no recording matches this request (stream=%s); strict replay: 400", key[1])
+            raise ApiError("invalid_request", param="replay", detail="no recorded exchange matches this request")
         if exchange is None:
             log.info("replay: no recording matches this request (stream=%s); the generator answers", key[1])
             return None
