@@ -8,6 +8,8 @@ the openai profile, though several replies omit ``logprobs`` or carry
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import schemas
@@ -53,18 +55,20 @@ def test_a_function_tool_without_strict_is_accepted_by_the_openai_profile() -> N
     assert schemas.validate(request, "request", "openai") == []
 
 
+@pytest.fixture
+def mock_gateway_config() -> dict:
+    """The ``mock_gateway`` fixture's mock, in the openai profile."""
+    return {"profile": "openai"}
+
+
 @pytest.mark.sdk
-def test_the_sdk_sends_a_langchain_style_tool_to_the_openai_profile_mock() -> None:
-    import httpx
+def test_the_sdk_sends_a_langchain_style_tool_to_the_openai_profile_mock(mock_gateway) -> None:
     import openai
 
-    from mockserver import create_app
-
-    app = create_app(profile="openai", log_requests=False)
-    transport_module = httpx if openai.__version__.startswith("2.") else pytest.importorskip("httpx2")
-    http_client = transport_module.Client(transport=transport_module.WSGITransport(app=app))
-    client = openai.OpenAI(base_url="http://mock.invalid/v1", api_key="sk-a", http_client=http_client, max_retries=0)
+    client = openai.OpenAI(max_retries=0)  # OPENAI_BASE_URL and OPENAI_API_KEY point at the mock
     reply = client.responses.create(
         model="qwen3.6-plus", input="What's the weather in Paris?", tools=[WEATHER_TOOL_WITHOUT_STRICT]
     )
     assert [item.name for item in reply.output if item.type == "function_call"] == ["get_weather"]
+    sent = json.loads(mock_gateway.calls[-1].request.content)
+    assert "strict" not in sent["tools"][0]
