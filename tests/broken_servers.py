@@ -243,3 +243,21 @@ def does_not_store(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Fl
         return response
 
     return app
+
+
+def new_api_router(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
+    """Not broken: routes as new-api does (profiles.json ``unrouted``): NoRoute 404 for every /v1 path it does
+    not serve, before authentication and with no request id."""
+    from schemas.behaviour import behaviour
+
+    app = _mock(profile, api_keys)
+
+    @app.before_request
+    def _no_route() -> Any:
+        unrouted = behaviour(profile).unrouted_body(request.method, request.path)
+        if request.path.startswith("/v1/") and unrouted is not None:
+            status, body = unrouted
+            return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
+        return None
+
+    return app

@@ -125,3 +125,15 @@ def test_deleting_a_required_field_fails_naming_its_pointer(case) -> None:
     kind, value, pointer = case
     found = schemas.validate(_edit(value, pointer, delete=True), kind, "gateway")
     assert [(f.path, f.keyword, f.level) for f in found] == [(pointer, "required", "violation")]
+
+
+def test_the_profiles_noroute_body_is_new_apis_byte_for_byte() -> None:
+    """profiles.json (``unrouted``) renders exactly what new-api's RelayNotFound writes (gin's compact JSON)."""
+    from schemas.behaviour import behaviour
+
+    raw = (REAL / "newapi-noroute-error.json").read_text(encoding="utf-8").strip()
+    path = "/v1/responses/resp_4ab5fe23-6b2f-9d70-aec7-f6e24bd8143e"
+    status, body = behaviour("gateway").unrouted_body("GET", path)
+    assert status == 404 and json.dumps(body, ensure_ascii=False, separators=(",", ":")) == raw
+    assert behaviour("gateway").unrouted_body("POST", "/v1/responses") is None
+    assert behaviour("gateway").unrouted_body("DELETE", path)[1]["error"]["message"] == f"Invalid URL (DELETE {path})"
