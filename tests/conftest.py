@@ -68,30 +68,50 @@ def client(app):
     return client
 
 
-class LiveServer:
-    """A real waitress server on a free loopback port, in a thread."""
-
-    def __init__(self, app):
-        from waitress import create_server
-
-        self.app = app
-        self.server = create_server(app, host="127.0.0.1", port=0, threads=8)
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        import threading
-
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.close()
-
-
 @pytest.fixture(scope="module")
 def live_server():
+    """The mock on a real socket, shared by a module's tests."""
     from mockserver import create_app
+
+    from .servers import LiveServer
 
     with LiveServer(create_app(seed=7, api_keys=[API_KEY], log_requests=False)) as server:
         yield server
+
+
+class FakeClock:
+    """A clock that moves only when slept on: each ``time.sleep`` is recorded and returns at once."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    """``time.sleep`` of the test's own thread goes to a :class:`FakeClock`, so pacing is checked exactly.
+
+    The waits the mock makes (stream pacing, replay timing, fault latency) are
+    read as numbers rather than measured, which no machine load can upset. Only
+    the test's thread is faked: run the app in-process (its test client), not
+    behind a server thread. Other threads sleep for real.
+    """
+    import threading
+    import time
+
+    clock = FakeClock()
+    real_sleep = time.sleep
+    test_thread = threading.get_ident()
+
+    def sleep(seconds: float) -> None:
+        if threading.get_ident() == test_thread:
+            clock.sleep(seconds)
+        else:
+            real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    return clock

@@ -15,7 +15,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,7 @@ from contract_tests.target import Reply, Sent
 from schemas.behaviour import behaviour
 
 from .conftest import FIXTURES, ROOT, load_fixture
+from .servers import mock_process
 
 pytest_plugins = ["pytester"]
 
@@ -90,49 +90,12 @@ def test_suite_passes_in_process_against_the_mock(pytester: pytest.Pytester, pro
         assert "OpenAI compatibility" not in result.stdout.str()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_up(url: str, key: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
-    import httpx
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the mock exited early: {process.stderr.read().decode() if process.stderr else ''}")
-        try:
-            if httpx.get(f"{url}/models", headers={"Authorization": f"Bearer {key}"}, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise AssertionError(f"the mock did not answer at {url} within {seconds} s")
-
-
 @pytest.fixture
 def mock_server() -> Any:
-    """``python -m mockserver`` on a free port with one key; stopped after the test."""
-    port = _free_port()
+    """``python -m mockserver`` with one key, on a port it picks; stopped after the test."""
     key = "sk-over-http-7d1c4e9a2b6f0c3e8a5d1b7f4c2e9a6b3d0f5c8e1a4b"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "--port", str(port), "--api-key", key, "--quiet"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        _wait_until_up(url, key, process)
-        yield url, key
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+    with mock_process("--api-key", key, "--quiet") as server:
+        yield f"{server.base}/v1", key
 
 
 @pytest.mark.slow

@@ -22,7 +22,8 @@ from mockserver.faults import FaultSpecError, checked, parse
 from schemas import validate
 from schemas.stream import parse_sse, validate_sse
 
-from .conftest import API_KEY, ROOT, LiveServer
+from .conftest import API_KEY, ROOT
+from .servers import LiveServer
 
 pytestmark = pytest.mark.sdk
 
@@ -119,15 +120,19 @@ def test_a_bad_configured_fault_names_the_option():
 # -- error statuses -----------------------------------------------------------
 
 
-def test_the_sdk_retries_a_429_after_its_retry_after(server):
+def test_the_sdk_retries_a_429_after_its_retry_after(server, http):
+    marker = f"retry me {time.time_ns()}"  # finds this test's requests in the server's recent list
     client = sdk(server, max_retries=2)
     started = time.perf_counter()
     reply = client.with_options(
         default_headers=fault("status=429, retry-after=1, times=1, latency=0")
-    ).responses.create(**REQUEST)
-    elapsed = time.perf_counter() - started
+    ).responses.create(model=REQUEST["model"], input=marker)
+    waited = time.perf_counter() - started
     assert reply.status == "completed"
-    assert 1.0 <= elapsed < 5, f"the retry came {elapsed:.2f}s after the 429 (Retry-After: 1)"
+    recent = http.get("/__mock__/requests").json()["data"]
+    served = [entry["status"] for entry in recent if entry.get("body", {}).get("input") == marker]
+    assert served == [429, 200]  # one 429, then the retry
+    assert waited >= 1.0, f"the retry came {waited:.2f}s after the 429 (Retry-After: 1)"
 
 
 def test_a_429_reaches_the_client_with_retry_after(server):
@@ -225,11 +230,14 @@ def test_latency_delays_a_plain_reply(http):
     assert time.perf_counter() - started >= 0.4
 
 
-def test_random_latency_stays_in_its_range(http):
-    for _ in range(3):
-        started = time.perf_counter()
-        http.post("/v1/responses", json=REQUEST, headers=fault("latency=0.1-0.3"))
-        assert 0.1 <= time.perf_counter() - started < 3
+def test_random_latency_stays_in_its_range(fake_clock):
+    client = create_app(log_requests=False).test_client()  # in-process: the waits are the test thread's
+    client.environ_base["HTTP_AUTHORIZATION"] = API_KEY
+    for _ in range(20):
+        assert client.post("/v1/responses", json=REQUEST, headers=fault("latency=0.1-0.3")).status_code == 200
+    assert len(fake_clock.sleeps) == 20
+    assert all(0.1 <= seconds <= 0.3 for seconds in fake_clock.sleeps), fake_clock.sleeps
+    assert len(set(fake_clock.sleeps)) > 1  # drawn, not fixed
 
 
 def test_latency_slows_every_stream_event(http):

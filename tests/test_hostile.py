@@ -1,7 +1,7 @@
 """Hostile input: each is answered by a 4xx in the error envelope, and the server stays healthy.
 
-Most cases go over a real socket to the real server (``serve.create_server``,
-the settings ``python -m mockserver`` uses), so waitress's own limits are
+Most cases go over a real socket to the real server (``tests/servers.py``'s
+``LiveServer``: the settings ``python -m mockserver`` uses), so waitress's own limits are
 exercised too; a few are repeated in-process for both profiles. After each
 case a normal request must still succeed.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,9 +19,9 @@ import pytest
 
 import schemas
 from mockserver import create_app
-from mockserver.serve import create_server
 
 from .conftest import load_fixture
+from .servers import LiveServer, wait_until
 
 REQUEST = load_fixture("documented_request.json")
 KEY = "sk-hostile"
@@ -42,14 +41,8 @@ class Server:
 
 def running(profile: str) -> Iterator[Server]:
     app = create_app(profile=profile, log_requests=False)
-    srv = create_server(app, host="127.0.0.1", port=0, threads=4, channel_timeout=CHANNEL_TIMEOUT, cleanup_interval=1)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    try:
-        yield Server("127.0.0.1", srv.effective_port, profile)
-    finally:
-        srv.close()
-        thread.join(5)
+    with LiveServer(app, threads=4, channel_timeout=CHANNEL_TIMEOUT, cleanup_interval=1) as live:
+        yield Server(live.host, live.port, profile)
 
 
 @pytest.fixture(scope="module", params=["gateway", "openai"])
@@ -333,17 +326,14 @@ def test_a_chunked_body_that_never_ends(gateway_server):
             + KEY.encode()
             + b'\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"mod\r\n'
         )
-        started = time.monotonic()
         for _ in range(5):
             assert_healthy(gateway_server)
         answer = b""
-        while True:  # the server must end it: a 4xx or a closed connection, within a bound
+        while True:  # the server must end it: a 4xx or a closed connection (a server that never does: recv times out)
             chunk = conn.recv(65536)
             if not chunk:
                 break
             answer += chunk
-        waited = time.monotonic() - started
-        assert waited < CHANNEL_TIMEOUT + 10
         if answer:
             assert_enveloped_4xx(parse(answer), gateway_server.profile)
     finally:
@@ -353,30 +343,39 @@ def test_a_chunked_body_that_never_ends(gateway_server):
 
 @pytest.mark.timeout(30)
 def test_slow_loris_clients_do_not_block_others(gateway_server):
-    """Ten sockets trickle their headers a byte at a time; normal requests are served promptly meanwhile."""
+    """Ten sockets trickle their headers a byte at a time; normal requests are served meanwhile.
+
+    Each slow client needs a minute to finish its headers; every normal
+    request must be answered while all ten are still in the middle of theirs
+    (a server that gave each a thread of its 4 would time the requests out).
+    """
     stop = threading.Event()
     line = b"POST /v1/responses HTTP/1.1\r\nHost: mock\r\nAuthorization: " + KEY.encode() + b"\r\nX-Slow: " + b"a" * 500
+    trickling: list[int] = []  # slow clients that have begun
+    ended: list[int] = []  # slow clients that stopped before the test told them to (cut, or out of bytes)
 
-    def trickle() -> None:
+    def trickle(number: int) -> None:
         with socket.create_connection((gateway_server.host, gateway_server.port), timeout=10) as conn:
-            for byte in line:
+            for sent, byte in enumerate(line):
                 if stop.is_set():
                     return
                 try:
                     conn.sendall(bytes([byte]))
                 except OSError:
-                    return
-                time.sleep(0.1)
+                    break
+                if not sent:
+                    trickling.append(number)
+                stop.wait(0.1)  # the trickle's pace
+            ended.append(number)
 
-    slow = [threading.Thread(target=trickle, daemon=True) for _ in range(10)]
+    slow = [threading.Thread(target=trickle, args=(n,), daemon=True) for n in range(10)]
     for t in slow:
         t.start()
     try:
-        time.sleep(0.5)
+        assert wait_until(lambda: len(trickling) == len(slow), 10), trickling
         for _ in range(20):
-            started = time.monotonic()
             assert_healthy(gateway_server)
-            assert time.monotonic() - started < 2.0
+        assert not ended, f"slow clients {ended} ended before the normal requests were all served"
     finally:
         stop.set()
         for t in slow:
@@ -386,11 +385,9 @@ def test_slow_loris_clients_do_not_block_others(gateway_server):
 
 @pytest.mark.timeout(30)
 def test_idle_connections_are_closed(gateway_server):
-    """A client that connects and says nothing is cut after the channel timeout."""
+    """A client that connects and says nothing is cut after the channel timeout (one that is not: recv times out)."""
     with socket.create_connection((gateway_server.host, gateway_server.port), timeout=15) as conn:
-        started = time.monotonic()
         assert conn.recv(1) == b""
-        assert time.monotonic() - started < CHANNEL_TIMEOUT + 5
     assert_healthy(gateway_server)
 
 

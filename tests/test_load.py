@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from bench.servers import ServerProcess, children_of, proc_status, wait_until
+from bench.servers import children_of, proc_status
 
 from .conftest import load_fixture
+from .servers import ServerProcess, held_connections, mock_process, port_of, wait_until
 
 pytestmark = pytest.mark.load
 
@@ -129,11 +130,12 @@ def threads_and_rss(server: ServerProcess) -> tuple[int, int]:
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("workers", [1, 2])
 def test_rounds_of_mixed_clients(workers):
-    args = ["--port", "0", "--quiet", "--threads", "8", "--stream-delay", "0.002", "--workers", str(workers)]
-    with ServerProcess("mockserver", *args, keep_lines=5000) as server:
-        host, port = "127.0.0.1", int(server.base.rsplit(":", 1)[1])
+    args = ["--quiet", "--threads", "8", "--stream-delay", "0.002", "--workers", str(workers)]
+    with mock_process(*args, keep_lines=5000) as server:
+        host, port = "127.0.0.1", port_of(server)
         if workers > 1:
             assert wait_until(lambda: len(children_of(server.pid)) == workers, 10)
+        pids = [server.pid, *children_of(server.pid)]
         readings = []
         for number in range(ROUNDS):
             round_ = Round()
@@ -158,7 +160,9 @@ def test_rounds_of_mixed_clients(workers):
                     )
                 for response_id in round_.created:
                     assert http.delete(f"/v1/responses/{response_id}").status_code == 200
-            wait_until(lambda: False, 0.5)  # let cut streams finish on the server side
+            # every client has closed its connections; once the server has closed its side of each,
+            # it has finished or given up every request (cut streams included) and is read at rest
+            assert wait_until(lambda: held_connections(pids) == 0, 60), f"{held_connections(pids)} still open"
             readings.append(threads_and_rss(server))
         log = "\n".join(server.output)
         assert "Traceback" not in log and "ERROR" not in log, log[-2000:]

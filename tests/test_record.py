@@ -5,10 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,48 +15,18 @@ from contract_tests.__main__ import main
 from contract_tests.record import REDACTED, Recorder, Redactor, load_requests, record_target
 from mockserver.replay import block_type, load_exchanges, split_blocks
 
-from .conftest import FIXTURES, ROOT
+from .conftest import FIXTURES
+from .servers import mock_process
 
 KEY = "sk-RecKey7Qw9Zx3Lp5Vn8Kd2Hs6Jt1Mb4Gc0FyTu"
 REQUESTS = FIXTURES / "recordings" / "requests.json"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def running_mock(*args: str, key: str = KEY) -> Iterator[str]:
-    """``python -m mockserver`` on a free loopback port; yields its base URL, stops it after."""
-    port = free_port()
-    command = [sys.executable, "-m", "mockserver", "--port", str(port), "--api-key", key, "--quiet", *args]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"mock exited {process.returncode}: {process.stdout.read().decode(errors='replace')}"
-                )
-            try:
-                if httpx.get(f"{url}/models", headers={"Authorization": f"Bearer {key}"}, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("mock did not answer within 20 s")
-            time.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    """``python -m mockserver`` with ``key`` as its one key, on a port it picks; yields its base URL, stops it after."""
+    with mock_process("--api-key", key, "--quiet", *args) as server:
+        yield f"{server.base}/v1"
 
 
 def key_fragments(key: str) -> list[str]:

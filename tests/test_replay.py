@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from pathlib import Path
 
 import httpx
@@ -96,30 +95,25 @@ def replay_app(folder: Path, speed: float):
     return client
 
 
-def arrival_times(client, body) -> tuple[list[float], bytes]:
-    start = time.perf_counter()
+def arrival_times(client, body, clock) -> tuple[list[float], bytes]:
+    """When each chunk of the reply reached the client, in milliseconds on the fake clock."""
     reply = client.post("/v1/responses", json=body, buffered=False)
     times, data = [], b""
-    for chunk in reply.response:
-        times.append((time.perf_counter() - start) * 1000)
+    for chunk in reply.response:  # read one by one: the server's waits come between the chunks
+        times.append(round(clock.now * 1000, 6))
         data += chunk
     return times, data
 
 
-@pytest.mark.parametrize("speed", [10.0, 0.0])
-def test_streams_keep_the_recorded_pacing_divided_by_the_speed(tmp_path, speed):
+@pytest.mark.parametrize(("speed", "expected"), [(10.0, [10, 40, 70]), (0.0, [0, 0, 0])])
+def test_streams_keep_the_recorded_pacing_divided_by_the_speed(tmp_path, speed, expected, fake_clock):
     write_recording(tmp_path, 1, {**BODY, "stream": True}, blocks=BLOCKS, offsets=[100, 400, 700])
-    times, data = arrival_times(replay_app(tmp_path, speed), {**BODY, "stream": True})
+    times, data = arrival_times(replay_app(tmp_path, speed), {**BODY, "stream": True}, fake_clock)
     assert data == b"".join(BLOCKS)
-    if speed:
-        gaps = [times[0], times[1] - times[0], times[2] - times[1]]
-        assert gaps[0] >= 9 and gaps[1] >= 29 and gaps[2] >= 29  # 100/10, 300/10, 300/10 ms
-        assert times[-1] < 400
-    else:
-        assert times[-1] < 300  # 700 ms recorded
+    assert times == pytest.approx(expected)  # each block after its recorded offset / speed; speed 0: no wait
 
 
-def test_plain_replies_wait_the_recorded_time_and_alternate_between_recordings(tmp_path):
+def test_plain_replies_wait_the_recorded_time_and_alternate_between_recordings(tmp_path, fake_clock):
     write_recording(
         tmp_path,
         1,
@@ -130,11 +124,10 @@ def test_plain_replies_wait_the_recorded_time_and_alternate_between_recordings(t
     )
     write_recording(tmp_path, 2, BODY, reply={"id": "resp_1", "object": "response"}, total_ms=200)
     client = replay_app(tmp_path, 4)
-    started = time.perf_counter()
     first, second, third = (client.post("/v1/responses", json=BODY) for _ in range(3))
     assert [r.status_code for r in (first, second, third)] == [429, 200, 429]
     assert second.get_json() == {"id": "resp_1", "object": "response"} and second.mimetype == "application/json"
-    assert time.perf_counter() - started >= 0.14  # 3 x 200 ms / 4
+    assert fake_clock.sleeps == pytest.approx([0.05] * 3)  # 200 ms recorded / speed 4, before each reply
 
 
 def test_an_admin_reset_replays_a_sequence_from_its_start(tmp_path):

@@ -23,7 +23,8 @@ from mockserver.replay import split_blocks
 from mockserver.scenarios import SCHEMA_PATH, ScenarioResponder
 from schemas.stream import parse_sse, validate_sse
 
-from .conftest import API_KEY, FIXTURES, ROOT, LiveServer, stream_text
+from .conftest import API_KEY, FIXTURES, ROOT, stream_text
+from .servers import LiveServer
 
 SCENARIOS = FIXTURES / "scenarios"
 GREETING = json.loads((SCENARIOS / "greeting.json").read_text(encoding="utf-8"))["reply"]["text"]

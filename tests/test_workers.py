@@ -11,76 +11,30 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import socket
-import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from bench.servers import ServerProcess, children_of, wait_until
+from bench.servers import children_of
 from mockserver import create_app
 from mockserver.store import MemoryStore
 from mockserver.stores import SQLiteStore, StoreURLError, open_store
 
 from .conftest import load_fixture
+from .servers import ServerProcess, mock_process, redis_server, wait_until
 
 REQUEST = load_fixture("documented_request.json")
 AUTH = {"Authorization": "sk-workers"}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    """A real redis-server on a free loopback port, for this module only."""
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server): Redis store not tested")
-    pytest.importorskip("redis", reason="the redis client is not installed (pip install redis)")
-    import redis
-
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            server,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--protected-mode",
-            "yes",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis.from_url(url).ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail("redis-server did not start")
-                time.sleep(0.05)
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    """A real redis-server on a Unix socket, for this module only."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 _prefixes = iter(range(10**6))
@@ -278,9 +232,7 @@ def hammer(base: str, creates: int, threads: int) -> tuple[list[tuple[str, str]]
 
 
 def run_workers(store_args: list[str], tmp_path: Path) -> None:
-    with ServerProcess(
-        "mockserver", "--port", "0", "--workers", "4", "--threads", "4", *store_args, keep_lines=5000
-    ) as server:
+    with mock_process("--workers", "4", "--threads", "4", *store_args, keep_lines=5000) as server:
         base = server.base
         made, errors = hammer(base, 200, 4)
         assert not errors, errors[:3]
@@ -294,7 +246,7 @@ def run_workers(store_args: list[str], tmp_path: Path) -> None:
                 assert reply.status_code == 200, (response_id, reply.text)
                 assert reply.json()["id"] == response_id
                 retrieved_by[response_id] = reply.headers["X-Oneapi-Request-Id"]
-        time.sleep(0.3)  # let the last log lines arrive
+        assert server.stop() == 0  # stopped: every log line the workers wrote has been read
         pids = served_by(server)
         creators = {pids.get(req) for _, req in made} - {None}
         readers = {pids.get(req) for req in retrieved_by.values()} - {None}
@@ -305,7 +257,6 @@ def run_workers(store_args: list[str], tmp_path: Path) -> None:
         )
         assert len(creators) >= 2 and len(readers) >= 2, (creators, readers)
         assert crossed > 0, "no response was created on one worker and read on another"
-        assert server.stop() == 0
 
 
 @pytest.mark.slow
@@ -332,7 +283,7 @@ def test_four_workers_redis_create_here_retrieve_there(redis_url, tmp_path):
 def test_quota_holds_across_workers(tmp_path):
     keys = tmp_path / "keys.json"
     keys.write_text(json.dumps([{"key": "sk-five", "quota": 5}]))
-    with ServerProcess("mockserver", "--port", "0", "--workers", "3", "--quiet", "--keys-file", str(keys)) as server:
+    with mock_process("--workers", "3", "--quiet", "--keys-file", str(keys)) as server:
         statuses = []
         for _ in range(8):  # a new connection each time: spread over the workers
             statuses.append(
@@ -351,7 +302,7 @@ def test_a_worker_that_dies_is_replaced(tmp_path):
     import os
     import signal
 
-    with ServerProcess("mockserver", "--port", "0", "--workers", "2", "--quiet") as server:
+    with mock_process("--workers", "2", "--quiet") as server:
         assert wait_until(lambda: len(_children(server.pid)) == 2, 30)
         children = _children(server.pid)
         os.kill(children[0], signal.SIGKILL)
