@@ -1,16 +1,20 @@
-"""``python -m contract_tests record|drift|infer|compat``: record a target, report drift, update schemas.
+"""``python -m contract_tests check-target|record|drift|infer|compat`` (or ``responses-contract ...``).
 
-Exit codes: ``record`` 0, or 1 when a request could not be sent; ``drift`` 1
-on a violation (levels: ``schemas/levels.json``, ``--levels FILE``); ``infer``
-1 when the committed schemas need a change (like ``diff``); ``compat`` 1 on a
-deviation from OpenAI that deviations.json does not list; 2 for bad arguments
-or unreadable input.
+Check a target, record it, report drift, update schemas. Exit codes:
+``check-target`` 0 when the target can be tested, 6 when not (the suite's
+exit code for the same verdict); ``record`` 0, or 1 when a request could not
+be sent; ``drift`` 1 on a violation (levels: ``schemas/levels.json``,
+``--levels FILE``); ``infer`` 1 when the committed schemas need a change
+(like ``diff``); ``compat`` 1 on a deviation from OpenAI that deviations.json
+does not list; 2 for bad arguments, unreadable input or an ``--out`` folder
+that is in use.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -30,6 +34,14 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m contract_tests", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
 
+    check = sub.add_parser(
+        "check-target", help="diagnose a live target as the suite's preflight does (at most 3 requests)"
+    )
+    check.add_argument("url", metavar="URL", help="the base URL the gateway's clients use, e.g. https://host/v1")
+    check.add_argument("--api-key", help="the key (default: $CONTRACT_API_KEY or $OPENAI_API_KEY); never printed")
+    check.add_argument("--model", help="model of the test request (default: what GET /models lists, else qwen3.6-plus)")
+    check.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default 120)")
+
     rec = sub.add_parser("record", help="send requests (plain and streamed) and save each exchange, secrets redacted")
     rec.add_argument(
         "--base-url", required=True, help="the target, e.g. http://127.0.0.1:8080/v1 (/v1 is added to a bare host)"
@@ -39,17 +51,20 @@ def parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         required=True,
-        help="folder for NNN-name.json/.sse (numbering continues after existing files)",
+        help="a new or empty folder for index.json and NNN-name.json/.sse",
+    )
+    rec.add_argument(
+        "--replace", action="store_true", help="replace the recording already in --out (refused without it)"
     )
     rec.add_argument(
         "--requests",
         type=Path,
         action="append",
-        default=[],
+        default=None,
         metavar="FILE",
         help=(
-            "more requests: a JSON list of {name, body, modes?}, an object {name: body}, "
-            "or a folder of bodies (repeatable)"
+            "requests instead of the default list (fixtures/recordings/requests.json): a JSON list of "
+            "{name, body, modes?}, an object {name: body}, or a folder of bodies (repeatable)"
         ),
     )
     rec.add_argument("--no-documented", action="store_true", help="leave out fixtures/documented_request.json")
@@ -89,16 +104,42 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return {"record": cmd_record, "drift": cmd_drift, "infer": cmd_infer, "compat": cmd_compat}[args.command](args)
+        commands = {
+            "check-target": cmd_check_target,
+            "record": cmd_record,
+            "drift": cmd_drift,
+            "infer": cmd_infer,
+            "compat": cmd_compat,
+        }
+        return commands[args.command](args)
     except (FileNotFoundError, ValueError) as exc:  # LevelsError is a ValueError naming the file and field
         print(f"contract_tests {args.command}: {exc}", file=sys.stderr)
         return 2
 
 
+def cmd_check_target(args: argparse.Namespace) -> int:
+    from .options import KEY_VARIABLES
+    from .preflight import EXIT_UNUSABLE, Names, check_target
+
+    source = "--api-key" if args.api_key else next((v for v in KEY_VARIABLES if os.environ.get(v)), None)
+    key = args.api_key or (os.environ[source] if source else None)
+    names = Names(base_url="check-target", key_option="--api-key", models="--model", key_source=source)
+    models = [args.model] if args.model else None
+    verdict = check_target(args.url, key, names=names, models=models, timeout=args.timeout)
+    for step in verdict.steps:
+        print(step)
+    if verdict.ok:
+        print(f"ok: {verdict.message} ({verdict.requests} requests)")
+        return 0
+    print(f"contract_tests check-target: {verdict.message}", file=sys.stderr)
+    return EXIT_UNUSABLE
+
+
 def cmd_record(args: argparse.Namespace) -> int:
-    from .record import api_key_from_env, load_requests, record_target
+    from .record import api_key_from_env, load_requests, prepare_out, record_target
 
     specs = load_requests(args.requests, documented=not args.no_documented)
+    prepare_out(args.out, replace=args.replace)
     key = args.api_key or api_key_from_env()
     try:
         written = record_target(args.base_url, key, args.out, specs, timeout=args.timeout)

@@ -11,7 +11,7 @@ Rules (the ``rule`` of a finding):
 
 - ``status_200``: a valid request is answered 200.
 - ``schema``: the reply validates against the profile's ``response`` schema.
-- ``openai_compat``: a deviation from the openai profile (fails only with ``--strict-openai``).
+- ``openai_compat``: a deviation from the openai profile (fails only with ``--contract-strict-openai``).
 - ``object``, ``id_prefix``, ``model_echo``, ``timestamps``: the reply's identity.
 - ``usage_arithmetic``: ``total = input + output``, reasoning within output, cached within input, ``x_details`` agree.
 - ``status_consistency``: ``incomplete`` if and only if ``incomplete_details.reason``; a synchronous reply is finished.

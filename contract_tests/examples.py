@@ -1,8 +1,9 @@
-"""The documented example (request and 200 reply from the upstream page), shipped as package data.
+"""The documented example (request and 200 reply from the upstream page) and ``record``'s default requests.
 
-Read through ``importlib.resources`` so that an installed suite (no checkout,
-no ``fixtures/``) finds them; ``tests/test_contract_suite.py`` checks the
-copies still equal ``fixtures/documented_*.json``.
+Shipped as package data and read through ``importlib.resources``, so that an
+installed kit (no checkout, no ``fixtures/``) finds them; tests check the
+copies still equal ``fixtures/documented_*.json`` and
+``fixtures/recordings/requests.json``.
 """
 
 from __future__ import annotations
@@ -22,3 +23,8 @@ def documented_request() -> dict[str, Any]:
 
 def documented_response() -> dict[str, Any]:
     return load("documented_response.json")
+
+
+def record_requests() -> list[dict[str, Any]]:
+    """What ``python -m contract_tests record`` sends besides the documented request (``{name, body, modes?}``)."""
+    return load("record_requests.json")

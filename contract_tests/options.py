@@ -1,63 +1,55 @@
 """The suite's command-line options and environment variables, resolved once per run.
 
-Each option has a ``--contract-*`` spelling and, unless another installed
-plugin owns it, a short one (``--base-url``, ``--api-key``, ``--profile``):
-pytest-base-url defines ``--base-url`` and pytest-profiling ``--profile``, and
-two plugins adding one option name make every pytest run of the environment
-crash. Where pytest-base-url is installed its ``--base-url`` is read instead.
+The plugin is loaded in every pytest run of an environment where the kit is
+installed, so every option it adds is namespaced ``--contract-*``: a short
+generic name (``--base-url``, ``--api-key``, ``--profile``) would collide
+with a project's own ``conftest.py`` or with pytest-base-url and
+pytest-profiling, and two definitions of one option make pytest refuse to start.
 
 | option | environment | default |
 | --- | --- | --- |
-| ``--base-url`` | ``CONTRACT_BASE_URL``, ``OPENAI_BASE_URL`` | the mock, in-process |
-| ``--api-key`` | ``CONTRACT_API_KEY``, ``OPENAI_API_KEY`` | a fixed key the in-process mock accepts |
-| ``--profile gateway|openai`` | ``CONTRACT_PROFILE`` | ``gateway`` |
-| ``--strict-openai`` | | off: OpenAI deviations are summarised, not failed |
+| ``--contract-base-url`` | ``CONTRACT_BASE_URL``, ``OPENAI_BASE_URL`` | the mock, in-process |
+| ``--contract-api-key`` | ``CONTRACT_API_KEY``, ``OPENAI_API_KEY`` | a fixed key the in-process mock accepts |
+| ``--contract-profile gateway|openai`` | ``CONTRACT_PROFILE`` | ``gateway`` |
+| ``--contract-strict-openai`` | | off: OpenAI deviations are summarised, not failed |
 | ``--contract-budget N`` | ``CONTRACT_BUDGET`` | 40 for a live target, none in-process |
 | ``--contract-models a,b`` | ``CONTRACT_MODELS`` | what ``GET /v1/models`` lists, else ``qwen3.6-plus`` |
 | ``--contract-hypothesis-profile mock|live|nightly`` | ``CONTRACT_HYPOTHESIS_PROFILE`` | live over HTTP, else mock |
 | ``--contract-app module:factory`` | | ``mockserver:create_app`` |
 | ``--contract-levels FILE`` | ``CONTRACT_LEVELS`` | ``schemas/levels.json`` alone |
+
+A live target without a key is not an option error: the preflight
+(:mod:`contract_tests.preflight`) reports it, with the other ways a target
+can be unusable, in one message.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from importlib import metadata
 
 import pytest
 
 #: Key of the in-process mock when none is given; the wrong-key test needs the mock to know one.
 IN_PROCESS_KEY = "sk-c0ntract5u1te9f3a7c2e8b1d4f6a0c9e2b7d5f8a1c3e6b0d4f7a2"
 LIVE_BUDGET = 40
+#: The model of the fixed requests when none is given and the target lists none.
+DEFAULT_MODEL = "qwen3.6-plus"
 HYPOTHESIS_PROFILES = ("mock", "live", "nightly")
-
-#: Short option names other pytest plugins own: (option, distribution that defines it).
-_TAKEN = {"--base-url": "pytest-base-url", "--profile": "pytest-profiling"}
-
-
-def _installed(distribution: str) -> bool:
-    try:
-        metadata.distribution(distribution)
-    except metadata.PackageNotFoundError:
-        return False
-    return True
+PROFILES = ("gateway", "openai")
+#: Where a live key may come from, in the order they are tried (the option first).
+KEY_OPTION = "--contract-api-key"
+KEY_VARIABLES = ("CONTRACT_API_KEY", "OPENAI_API_KEY")
+BASE_URL_OPTION = "--contract-base-url"
+BASE_URL_VARIABLES = ("CONTRACT_BASE_URL", "OPENAI_BASE_URL")
 
 
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup(
         "responses-contract", "contract suite for POST /v1/responses (pytest --pyargs contract_tests)"
     )
-
-    def add(short: str | None, long: str, **kwargs: object) -> None:
-        names = [long]
-        if short and not (short in _TAKEN and _installed(_TAKEN[short])):
-            names.insert(0, short)
-        group.addoption(*names, **kwargs)
-
-    add(
-        "--base-url",
-        "--contract-base-url",
+    group.addoption(
+        BASE_URL_OPTION,
         dest="contract_base_url",
         default=None,
         metavar="URL",
@@ -66,51 +58,45 @@ def add_options(parser: pytest.Parser) -> None:
             "default: the mock in-process"
         ),
     )
-    add(
-        "--api-key",
-        "--contract-api-key",
+    group.addoption(
+        KEY_OPTION,
         dest="contract_api_key",
         default=None,
         metavar="KEY",
         help="key for the target (env CONTRACT_API_KEY, then OPENAI_API_KEY; prefer the environment); never printed",
     )
-    add(
-        "--profile",
+    group.addoption(
         "--contract-profile",
         dest="contract_profile",
         default=None,
-        choices=("gateway", "openai"),
+        choices=PROFILES,
         help="the contract to check (env CONTRACT_PROFILE; default gateway)",
     )
-    add(
-        "--strict-openai",
+    group.addoption(
         "--contract-strict-openai",
         dest="contract_strict_openai",
         action="store_true",
         help="fail on deviations from the openai profile instead of summarising them",
     )
-    add(
-        None,
+    group.addoption(
         "--contract-budget",
         dest="contract_budget",
         type=int,
         default=None,
         metavar="N",
         help=(
-            "at most N requests to the target, then the remaining tests are skipped "
-            f"(env CONTRACT_BUDGET; default {LIVE_BUDGET} for a live target)"
+            "at most N requests to the target in the whole run (all pytest-xdist workers together), "
+            f"then the remaining tests are skipped (env CONTRACT_BUDGET; default {LIVE_BUDGET} for a live target)"
         ),
     )
-    add(
-        None,
+    group.addoption(
         "--contract-models",
         dest="contract_models",
         default=None,
         metavar="A,B",
         help="models to generate requests for (env CONTRACT_MODELS; default: GET /v1/models, else qwen3.6-plus)",
     )
-    add(
-        None,
+    group.addoption(
         "--contract-hypothesis-profile",
         dest="contract_hypothesis_profile",
         default=None,
@@ -120,8 +106,14 @@ def add_options(parser: pytest.Parser) -> None:
             "default mock in-process, live over HTTP"
         ),
     )
-    add(
-        None,
+    group.addoption(
+        "--contract-app",
+        dest="contract_app",
+        default=None,
+        metavar="MODULE:FACTORY",
+        help="check this WSGI app (or app factory) in-process instead of the mock",
+    )
+    group.addoption(
         "--contract-levels",
         dest="contract_levels",
         default=None,
@@ -130,14 +122,6 @@ def add_options(parser: pytest.Parser) -> None:
             "a levels file (rule -> violation|observation, overrides per JSON path, known issues with an expiry "
             "date) merged over schemas/levels.json; env CONTRACT_LEVELS"
         ),
-    )
-    add(
-        None,
-        "--contract-app",
-        dest="contract_app",
-        default=None,
-        metavar="MODULE:FACTORY",
-        help="check this WSGI app (or app factory) in-process instead of the mock",
     )
 
 
@@ -151,11 +135,21 @@ class ContractOptions:
     models: tuple[str, ...] | None
     hypothesis_profile: str
     app: str | None
+    #: What supplied the key (``--contract-api-key``, ``CONTRACT_API_KEY``, ``OPENAI_API_KEY``), None: nothing did.
+    api_key_source: str | None = None
+    #: What supplied the base URL (``--contract-base-url``, ``CONTRACT_BASE_URL``, ``OPENAI_BASE_URL``).
+    base_url_source: str | None = None
+    #: A levels file merged over ``schemas/levels.json`` (``--contract-levels``, ``CONTRACT_LEVELS``).
     levels: str | None = None
 
     @property
     def live(self) -> bool:
         return self.base_url is not None
+
+    @property
+    def key_variable(self) -> str:
+        """The environment variable a pasted reproduction reads the key from."""
+        return self.api_key_source if self.api_key_source in KEY_VARIABLES else KEY_VARIABLES[0]
 
     def __repr__(self) -> str:  # never the key
         return (
@@ -165,49 +159,47 @@ class ContractOptions:
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> ContractOptions:
-        base_url = _first(
-            config.getoption("contract_base_url"), _base_url_plugin(config), "CONTRACT_BASE_URL", "OPENAI_BASE_URL"
-        )
-        api_key = _first(config.getoption("contract_api_key"), None, "CONTRACT_API_KEY", "OPENAI_API_KEY")
-        profile = _first(config.getoption("contract_profile"), None, "CONTRACT_PROFILE") or "gateway"
-        if profile not in ("gateway", "openai"):
+        base_url, base_url_source = _first(config.getoption("contract_base_url"), BASE_URL_OPTION, BASE_URL_VARIABLES)
+        api_key, api_key_source = _first(config.getoption("contract_api_key"), KEY_OPTION, KEY_VARIABLES)
+        profile = _first(config.getoption("contract_profile"), "", ("CONTRACT_PROFILE",))[0] or "gateway"
+        if profile not in PROFILES:
             raise pytest.UsageError(f"CONTRACT_PROFILE={profile!r}: expected gateway or openai")
-        budget_text = config.getoption("contract_budget") or os.environ.get("CONTRACT_BUDGET")
-        budget = int(budget_text) if budget_text not in (None, "") else (LIVE_BUDGET if base_url else None)
-        models = _first(config.getoption("contract_models"), None, "CONTRACT_MODELS")
+        budget_text = config.getoption("contract_budget")
+        if budget_text is None:
+            budget_text = os.environ.get("CONTRACT_BUDGET") or None
+        try:
+            budget = int(budget_text) if budget_text is not None else (LIVE_BUDGET if base_url else None)
+        except ValueError:
+            raise pytest.UsageError(f"CONTRACT_BUDGET={budget_text!r}: expected a number of requests") from None
+        models = _first(config.getoption("contract_models"), "", ("CONTRACT_MODELS",))[0]
         hypothesis_profile = _first(
-            config.getoption("contract_hypothesis_profile"), None, "CONTRACT_HYPOTHESIS_PROFILE"
-        ) or ("live" if base_url else "mock")
+            config.getoption("contract_hypothesis_profile"), "", ("CONTRACT_HYPOTHESIS_PROFILE",)
+        )[0] or ("live" if base_url else "mock")
         if hypothesis_profile not in HYPOTHESIS_PROFILES:
             raise pytest.UsageError(
                 f"hypothesis profile {hypothesis_profile!r}: expected one of {', '.join(HYPOTHESIS_PROFILES)}"
             )
-        if base_url and not api_key:
-            raise pytest.UsageError("a live target needs a key: set CONTRACT_API_KEY (or OPENAI_API_KEY, or --api-key)")
+        live = bool(base_url)
         return cls(
             base_url=base_url.rstrip("/") if base_url else None,
-            api_key=api_key or IN_PROCESS_KEY,
+            api_key=api_key or ("" if live else IN_PROCESS_KEY),
             profile=profile,
             strict_openai=bool(config.getoption("contract_strict_openai")),
             budget=budget,
             models=tuple(m.strip() for m in models.split(",") if m.strip()) if models else None,
-            hypothesis_profile=f"contract-{hypothesis_profile}",
+            hypothesis_profile=hypothesis_profile,
             app=config.getoption("contract_app"),
-            levels=_first(config.getoption("contract_levels"), None, "CONTRACT_LEVELS"),
+            api_key_source=api_key_source if api_key else None,
+            base_url_source=base_url_source if base_url else None,
+            levels=_first(config.getoption("contract_levels"), "", ("CONTRACT_LEVELS",))[0],
         )
 
 
-def _first(option: str | None, other: str | None, *env: str) -> str | None:
+def _first(option: str | None, option_name: str, variables: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """The option's value, else the first environment variable set; with the name of what supplied it."""
     if option:
-        return option
-    if other:
-        return other
-    return next((os.environ[name] for name in env if os.environ.get(name)), None)
-
-
-def _base_url_plugin(config: pytest.Config) -> str | None:
-    """pytest-base-url's ``--base-url``, when that plugin owns the option."""
-    try:
-        return config.getoption("base_url")
-    except ValueError:
-        return None
+        return option, option_name
+    for name in variables:
+        if os.environ.get(name):
+            return os.environ[name], name
+    return None, None

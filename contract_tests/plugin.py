@@ -1,115 +1,48 @@
-"""The pytest plugin: options, hypothesis profiles, the ``target``/``contract`` fixtures, the summary.
+"""The pytest plugin: namespaced options, the ``mock_gateway`` fixtures, preflight, budget and summary.
 
 Registered through the ``pytest11`` entry point, so it is loaded in every
-pytest run of an environment where the kit is installed. It is inert unless
-the suite runs (``pytest --pyargs contract_tests``): it adds options,
-fixtures and named hypothesis profiles (never loaded globally), and its
-hooks do nothing until the ``contract`` fixture has been set up.
+pytest run of every project in an environment where the kit is installed.
+It is a good guest there: its options are all ``--contract-*``, it offers
+only the ``mock_gateway*`` fixtures (the suite's own ``contract`` and
+``target`` live in ``contract_tests/conftest.py`` and apply to the suite's
+modules alone), importing it imports nothing heavy and registers nothing
+(no hypothesis profile), and its hooks do nothing unless the suite's own
+tests were collected.
 
 Fixtures:
 
-- ``contract``: the :class:`~contract_tests.session.ContractSession` of the run
-  (options, target, models, the helpers that turn findings into a report).
-- ``target``: the :class:`~contract_tests.target.Target` under test (the mock
-  in-process, another WSGI app with ``--contract-app``, or ``--base-url`` over HTTP).
 - ``mock_gateway``: for users' own tests; routes the ``openai`` SDK's (and any
   httpx/httpx2 client's) calls for a base URL to the mock in-process, and sets
   ``OPENAI_BASE_URL``/``OPENAI_API_KEY`` so that ``OpenAI()`` finds it.
   Override ``mock_gateway_base_url`` / ``mock_gateway_config`` to change the
   URL or the mock's configuration (``{"profile": "openai", "seed": 3}``).
+
+A run of the suite against a live target starts with the preflight
+(:mod:`contract_tests.preflight`): once per run, whatever the number of
+pytest-xdist workers, before any test. When the target cannot be tested the
+suite's tests are deselected, the summary gives the one message that names
+the fix, and the run exits with :data:`~contract_tests.preflight.EXIT_UNUSABLE` (6).
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
 
 from .options import ContractOptions, add_options
-from .reproduce import mask
-from .session import ContractSession, discover_models
-from .target import Target
+from .run import SESSION, WORKER_INPUT, is_worker, named_run_folder, remove_run_folder, run_folder
 
-_QUIET = list(HealthCheck)
-settings.register_profile(
-    "contract-mock",
-    max_examples=25,
-    deadline=None,
-    derandomize=True,  # the same examples on every run: CI stays reproducible
-    database=None,
-    print_blob=False,
-    suppress_health_check=_QUIET,
-    phases=[Phase.explicit, Phase.generate, Phase.target, Phase.shrink],
-)
-settings.register_profile(
-    "contract-live",
-    max_examples=4,  # every example is a paid request, twice when it fails (the replay)
-    deadline=None,
-    database=None,
-    print_blob=False,
-    suppress_health_check=_QUIET,
-    phases=[Phase.explicit, Phase.generate],  # no shrinking: each step would be another paid request
-)
-settings.register_profile(
-    "contract-nightly",
-    max_examples=200,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=_QUIET,
-)
-
-_SESSION = pytest.StashKey[ContractSession]()
+#: The suite's own test modules (the folder as imported and as resolved): the preflight runs only
+#: when one of them was collected.
+SUITE_FOLDERS = tuple({str(Path(__file__).parent) + os.sep, str(Path(__file__).resolve().parent) + os.sep})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
-
-
-@pytest.fixture(scope="session")
-def contract(pytestconfig: pytest.Config) -> Iterator[ContractSession]:
-    """The run's options, target and models; see :mod:`contract_tests.session`."""
-    options = ContractOptions.from_config(pytestconfig)
-    target = _make_target(options)
-    try:
-        models = options.models or discover_models(target)
-        session = ContractSession(options=options, target=target, models=models)
-        pytestconfig.stash[_SESSION] = session
-        yield session
-    finally:
-        target.close()
-
-
-@pytest.fixture(scope="session")
-def target(contract: ContractSession) -> Target:
-    """The server under test: ``.post``/``.get``/``.delete``/``.create`` return a ``Reply``."""
-    return contract.target
-
-
-def _make_target(options: ContractOptions) -> Target:
-    if options.live:
-        return Target(base_url=options.base_url, api_key=options.api_key, budget=options.budget)
-    return Target(app=_in_process_app(options), api_key=options.api_key, budget=options.budget)
-
-
-def _in_process_app(options: ContractOptions) -> Any:
-    """The mock (or ``--contract-app``), configured with the run's profile and key."""
-    spec = options.app or "mockserver:create_app"
-    module_name, _, attribute = spec.partition(":")
-    try:
-        found = getattr(importlib.import_module(module_name), attribute or "create_app")
-    except (ImportError, AttributeError) as exc:
-        raise pytest.UsageError(f"--contract-app {spec}: {exc}") from None
-    if hasattr(found, "wsgi_app") or not callable(found):
-        return found  # an app object, not a factory
-    parameters = inspect.signature(found).parameters
-    offered = {"profile": options.profile, "api_keys": [options.api_key], "log_requests": False}
-    if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-        offered = {k: v for k, v in offered.items() if k in parameters}
-    return found(**offered)
 
 
 # --- mock_gateway: the in-process mock for users' own tests -------------------------------------
@@ -147,6 +80,61 @@ def mock_gateway(
         yield gateway
 
 
+# --- one run, several processes: the shared folder, the preflight --------------------------------
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist's controller, before a worker starts: tell it where the run's shared folder is."""
+    node.workerinput[WORKER_INPUT] = str(run_folder(node.config))
+
+
+def _in_suite(item: pytest.Item) -> bool:
+    return str(item.path).startswith(SUITE_FOLDERS)
+
+
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection: only tests that will run count
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Before the first test against a live target: the preflight; when it fails, no suite test runs."""
+    suite = [item for item in items if _in_suite(item)]
+    if not suite or config.option.collectonly:
+        return
+    options = ContractOptions.from_config(config)
+    if not options.live:
+        return
+    from .budget import RequestBudget
+    from .preflight import preflight_for_run
+
+    folder = run_folder(config)
+    verdict = preflight_for_run(folder, options, RequestBudget(folder, options.budget))
+    if not verdict.ok:
+        items[:] = [item for item in items if not _in_suite(item)]
+        config.hook.pytest_deselected(items=suite)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The process that started the run exits with 6 when the preflight found the target unusable."""
+    verdict = _failed_verdict(session.config)
+    if verdict is not None:
+        from .preflight import EXIT_UNUSABLE
+
+        session.exitstatus = EXIT_UNUSABLE
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    remove_run_folder(config)
+
+
+def _failed_verdict(config: pytest.Config) -> Any:
+    folder = named_run_folder(config)
+    if folder is None or is_worker(config):
+        return None
+    from .preflight import read_verdict
+
+    verdict = read_verdict(folder)
+    return verdict if verdict is not None and not verdict.ok else None
+
+
 # --- reports: the key masked everywhere; the end-of-run summary ---------------------------------
 
 
@@ -154,7 +142,7 @@ def mock_gateway(
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     """Mask the key in every report (tracebacks with ``-l``, captured output, JUnit XML)."""
     report = yield
-    session = item.config.stash.get(_SESSION, None)
+    session = item.config.stash.get(SESSION, None)
     secrets = session.target.secrets if session else ()
     if secrets:
         _mask_report(report, secrets)
@@ -162,6 +150,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def _mask_report(report: pytest.TestReport, secrets: tuple[str, ...]) -> None:
+    from .reproduce import mask
+
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
         report.longrepr = (longrepr[0], longrepr[1], mask(str(longrepr[2]), secrets))
@@ -173,11 +163,38 @@ def _mask_report(report: pytest.TestReport, secrets: tuple[str, ...]) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    session = config.stash.get(_SESSION, None)
-    if session is None:
-        return
-    from .summary import summary_lines
+    """What was checked and what it cost; or, when the preflight failed, the one message naming the fix."""
+    session = config.stash.get(SESSION, None)
+    lines: list[str] = []
+    if session is not None:
+        from .summary import summary_lines
 
-    terminalreporter.section("responses contract")
-    for line in summary_lines(session):
-        terminalreporter.write_line(line)
+        lines = summary_lines(session)
+    elif not is_worker(config) and (folder := named_run_folder(config)) is not None:
+        lines = _run_lines(config, folder)  # a pytest-xdist controller, or a run the preflight stopped
+    if lines:
+        terminalreporter.section("responses contract")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+def _run_lines(config: pytest.Config, folder: Path) -> list[str]:
+    from .budget import read_state, spent_line
+    from .preflight import EXIT_UNUSABLE, read_verdict
+
+    verdict, state = read_verdict(folder), read_state(folder)
+    if verdict is None and state is None:
+        return []
+    options = ContractOptions.from_config(config)
+    lines = []
+    if verdict is not None and not verdict.ok:
+        lines += [
+            f"the target is not usable, so no contract test ran (exit {EXIT_UNUSABLE}):",
+            f"  {verdict.message}",
+        ]
+    else:
+        where = options.base_url if options.live else f"in-process ({options.app or 'the mock'})"
+        lines.append(f"target: {where}, {options.profile} profile")
+    if state is not None:
+        lines.append(spent_line(state))
+    return lines

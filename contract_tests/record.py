@@ -1,7 +1,9 @@
 """Record exchanges with a target as readable files, secrets redacted before they touch disk.
 
 ``python -m contract_tests record --base-url URL --out DIR`` sends the
-documented request (and any from ``--requests``) plain and streamed, and
+documented request and the kit's default requests (a copy of
+``fixtures/recordings/requests.json`` shipped as package data; ``--requests``
+replaces them) plain and streamed, and
 writes one ``NNN-name.json`` per exchange (request, status, the headers that
 matter, body, timing) plus ``NNN-name.sse`` with the raw event stream; the
 JSON lists each event's arrival offset so that ``python -m mockserver
@@ -35,13 +37,18 @@ import httpx
 from mockserver.replay import BLOCK_END, EXCHANGE_GLOB, FORMAT, block_type, split_blocks
 from schemas.secrets import SENSITIVE_HEADERS, SecretMasker
 
+from . import examples
+
 REDACTED = "[REDACTED]"
 #: Response headers worth keeping; everything else (dates, servers, cookies) is noise or secret.
 KEPT_RESPONSE_HEADERS = re.compile(
     r"^(content-type|retry-after|x-ratelimit-.*|.*request-id|x-should-retry)$", re.IGNORECASE
 )
+#: The checkout's root. What ``record`` sends by default is package data (:mod:`contract_tests.examples`),
+#: never read from here, so that a non-editable install records the same.
 ROOT = Path(__file__).resolve().parents[1]
-DOCUMENTED_REQUEST = ROOT / "fixtures" / "documented_request.json"
+#: What the recorder writes into a folder: ``index.json`` and ``NNN-name.json``/``.sse`` (``--replace`` removes these).
+RECORDING_FILE = re.compile(r"^(index\.json|\d{3}-.+\.(json|sse))$")
 KEY_ENV_VARS = ("CONTRACT_API_KEY", "OPENAI_API_KEY")
 
 
@@ -241,29 +248,69 @@ class RequestSpec:
     modes: tuple[str, ...] = ("plain", "stream")
 
 
-def load_requests(sources: Iterable[Path], *, documented: bool = True) -> list[RequestSpec]:
-    """The documented request (unless told not to) plus those in ``sources``.
+def load_requests(sources: Iterable[Path] | None = None, *, documented: bool = True) -> list[RequestSpec]:
+    """The documented request (unless told not to), then those in ``sources``.
 
-    A source is a JSON file holding a list of ``{"name", "body", "modes"?}``
-    or an object ``{name: body}``, or a folder whose ``*.json`` files are
-    bodies named by their stem (e.g. ``fixtures/requests/valid``).
+    Without ``sources`` (None), the kit's default list: the packaged copy of
+    ``fixtures/recordings/requests.json``, read through ``importlib.resources``
+    so that an installed kit records the same as a checkout. A source is a
+    JSON file holding a list of ``{"name", "body", "modes"?}`` or an object
+    ``{name: body}``, or a folder whose ``*.json`` files are bodies named by
+    their stem (e.g. ``fixtures/requests/valid``).
     """
-    specs = [RequestSpec("documented", _read_json(DOCUMENTED_REQUEST))] if documented else []
+    specs = [RequestSpec("documented", examples.documented_request())] if documented else []
+    if sources is None:
+        return specs + _specs(examples.record_requests(), "the default requests (contract_tests/data)")
     for source in sources:
         source = Path(source)
         if source.is_dir():
             specs.extend(RequestSpec(p.stem, _read_json(p)) for p in sorted(source.glob("*.json")))
-            continue
-        data = _read_json(source)
-        entries = [{"name": k, "body": v} for k, v in data.items()] if isinstance(data, dict) else data
-        for index, entry in enumerate(entries):
-            if not isinstance(entry, dict) or not isinstance(entry.get("body"), dict) or not entry.get("name"):
-                raise ValueError(f"{source}: [{index}]: each request needs a 'name' and a JSON object 'body'")
-            modes = tuple(entry.get("modes", ("plain", "stream")))
-            if not set(modes) <= {"plain", "stream"}:
-                raise ValueError(f"{source}: [{index}].modes: use 'plain' and/or 'stream'")
-            specs.append(RequestSpec(str(entry["name"]), entry["body"], modes))
+        else:
+            specs.extend(_specs(_read_json(source), str(source)))
     return specs
+
+
+def _specs(data: Any, source: str) -> list[RequestSpec]:
+    entries = [{"name": k, "body": v} for k, v in data.items()] if isinstance(data, dict) else data
+    specs = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("body"), dict) or not entry.get("name"):
+            raise ValueError(f"{source}: [{index}]: each request needs a 'name' and a JSON object 'body'")
+        modes = tuple(entry.get("modes", ("plain", "stream")))
+        if not set(modes) <= {"plain", "stream"}:
+            raise ValueError(f"{source}: [{index}].modes: use 'plain' and/or 'stream'")
+        specs.append(RequestSpec(str(entry["name"]), entry["body"], modes))
+    return specs
+
+
+def prepare_out(out: Path, *, replace: bool = False) -> None:
+    """Refuse an ``--out`` folder that holds files, unless ``replace``: then remove the recording in it.
+
+    Recording into a used folder used to add to it silently, mixing two runs
+    that ``drift`` would then read as one. ``--replace`` removes only what
+    the recorder writes (``index.json``, ``NNN-name.json``/``.sse``) and
+    refuses a folder holding anything else.
+    """
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ValueError(f"--out {out}: exists and is not a folder")
+    present = sorted(out.iterdir())
+    if not present:
+        return
+    if not replace:
+        raise ValueError(
+            f"--out {out} is not empty ({len(present)} files): record into a new folder, "
+            "or pass --replace to replace the recording in it"
+        )
+    others = [p.name for p in present if not (p.is_file() and RECORDING_FILE.match(p.name))]
+    if others:
+        raise ValueError(
+            f"--out {out} holds files the recorder did not write ({', '.join(others[:5])}): "
+            "--replace removes only a recording; choose another folder"
+        )
+    for path in present:
+        path.unlink()
 
 
 def record_target(

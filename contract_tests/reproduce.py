@@ -1,18 +1,24 @@
-"""How a broken rule reads: the findings, then the request as a ready-to-run curl command.
+"""How a broken rule reads: the findings, then the request in a form that sends it again.
 
 The API key must never reach a terminal, a JUnit file or a CI log, so
 everything printed passes through :func:`mask` (the kit's one secret masker,
 ``schemas.secrets.SecretMasker``), which replaces the key, and any run of ten
 or more of its characters (a target echoing part of it), by ``sk-***``.
-The curl command always shows ``Authorization: Bearer sk-***`` (or the bare
-``sk-***`` form when that was sent): paste it, put the key back.
+A reproduction still runs as pasted: the curl command reads the key from the
+environment (``-H "Authorization: Bearer $CONTRACT_API_KEY"``,
+or whichever variable supplied it), so it never holds the key and needs no
+editing. A request answered by the mock in-process comes as JSON with the
+``python -m mockserver`` command (the run's profile and key) that serves the
+same mock over HTTP, and the curl for it.
 """
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from schemas.secrets import SecretMasker
 
@@ -22,8 +28,8 @@ if TYPE_CHECKING:
     from .target import Reply, Sent
 
 MASK = "sk-***"
-#: Longest request body shown in a curl command.
-MAX_BODY = 4000
+#: Longest request body shown as JSON (the curl always carries the whole body, so that it runs as pasted).
+MAX_BODY = 64 * 1024
 
 
 def mask(text: str, secrets: str | Iterable[str] | None) -> str:
@@ -33,21 +39,45 @@ def mask(text: str, secrets: str | Iterable[str] | None) -> str:
 
 
 def as_curl(sent: Sent, secrets: Sequence[str] = ()) -> str:
-    """The request as a curl command; ``Authorization`` shown masked whatever it held."""
+    """The request as a curl command that runs as pasted: the key is read from ``$<sent.key_variable>``."""
     parts = ["curl", "-sS"]
     if sent.stream:
         parts.append("-N")
     parts += ["-X", sent.method, shlex.quote(sent.url)]
     for name, value in sent.headers.items():
-        if name.lower() == "authorization":
-            value = f"Bearer {MASK}" if value.lower().startswith("bearer") else MASK
-        parts += ["-H", shlex.quote(f"{name}: {value}")]
+        parts += ["-H", _with_variable(f"{name}: {value}", secrets, sent.key_variable)]
     if sent.body is not None:
-        body = sent.body.decode("utf-8", errors="backslashreplace")
-        if len(body) > MAX_BODY:
-            body = body[:MAX_BODY] + "…(cut)"
-        parts += ["--data-raw", shlex.quote(body)]
-    return mask(" ".join(parts), secrets)
+        parts += _body_arguments(sent.body)
+    return " ".join(parts)
+
+
+def _with_variable(text: str, secrets: Sequence[str], variable: str) -> str:
+    """``text`` quoted for a POSIX shell, each secret in it replaced by ``$variable`` (double quotes expand it)."""
+    secret = next((s for s in secrets if s and s in text), None)
+    if secret is None:
+        return shlex.quote(text)
+    pieces = [_double_quoted(piece) for piece in text.split(secret)]
+    out = pieces[0]
+    for piece in pieces[1:]:
+        out += f"${{{variable}}}" if piece[:1].isalnum() or piece[:1] == "_" else f"${variable}"
+        out += piece
+    return f'"{out}"'
+
+
+def _double_quoted(text: str) -> str:
+    return "".join("\\" + c if c in '"\\$`' else c for c in text)
+
+
+def _body_arguments(body: bytes) -> list[str]:
+    """``--data-raw 'text'``; a body that is not text (invalid UTF-8, NUL) as bash's ``$'\\xHH'`` escapes."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and "\x00" not in text:
+        return ["--data-raw", shlex.quote(text)]
+    escaped = "".join(chr(b) if 32 <= b < 127 and chr(b) not in "\\'" else f"\\x{b:02x}" for b in body)
+    return ["--data-binary", f"$'{escaped}'"]
 
 
 def describe(finding: Finding) -> str:
@@ -63,11 +93,48 @@ def failure_report(
     lines = [f"{what}: {len(findings)} contract violation(s) ({profile} profile)"]
     lines += [f"  {describe(finding)}" for finding in findings]
     if reply is not None and reply.sent is not None:
-        lines += [
-            "",
-            f"request that broke it (answered HTTP {reply.status}{reply.sent.note}):",
-            "  " + as_curl(reply.sent, secrets),
-        ]
+        lines += ["", *reproduction(reply.sent, reply.status, secrets)]
         if reply.status >= 400 or not (reply.is_json or reply.sent.stream):
             lines += ["reply:", "  " + reply.text[:600].replace("\n", "\n  ")]
     return mask("\n".join(lines), secrets)
+
+
+def reproduction(sent: Sent, status: int, secrets: Sequence[str] = ()) -> list[str]:
+    """Lines that send ``sent`` again: curl for a live target; JSON and the mock's command for in-process."""
+    if sent.in_process is None:
+        return [
+            f"request that broke it (answered HTTP {status}); to send it again, with {sent.key_variable} set:",
+            "  " + as_curl(sent, secrets),
+        ]
+    lines = [
+        f"request that broke it (answered HTTP {status} by {sent.in_process} in-process):",
+        f"  {sent.method} {urlsplit(sent.url).path}",
+        "  headers: " + ", ".join(_header_line(k, v, secrets, sent.key_variable) for k, v in sent.headers.items()),
+    ]
+    if sent.body is not None:
+        lines.append("  " + _body_text(sent.body))
+    if sent.server_command:
+        lines += [
+            f"to send it again, serve the same mock over HTTP and post it ({sent.key_variable} set to any key):",
+            "  " + sent.server_command,
+            "  " + as_curl(sent, secrets),
+        ]
+    return lines
+
+
+def _header_line(name: str, value: str, secrets: Sequence[str], variable: str) -> str:
+    for secret in secrets:
+        if secret:
+            value = value.replace(secret, f"${variable}")
+    return f"{name}: {value}"
+
+
+def _body_text(body: bytes) -> str:
+    if len(body) > MAX_BODY:
+        return f"(a body of {len(body)} bytes, too long to show)"
+    text = body.decode("utf-8", errors="backslashreplace")
+    try:
+        json.loads(text)
+    except ValueError:
+        return f"(not JSON) {text!r}"
+    return text

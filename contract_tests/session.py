@@ -10,24 +10,56 @@ curl with the key masked.
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, Phase, settings
 
 from schemas.behaviour import Behaviour, behaviour
 from schemas.findings import Finding
 from schemas.levels import Levels, LevelsError, default_levels, load_levels
 
 from . import checks
-from .options import ContractOptions
+from .budget import RequestBudget
+from .options import DEFAULT_MODEL, ContractOptions
+from .preflight import preflight_for_run
 from .reproduce import failure_report
+from .run import run_folder
 from .target import Reply, Target
 
-DEFAULT_MODEL = "qwen3.6-plus"
+#: The hypothesis settings of each ``--contract-hypothesis-profile``. Applied to the suite's own
+#: ``@given`` tests only (:meth:`ContractSession.given_settings`), never registered or loaded globally:
+#: the plugin is loaded in every pytest run of the environment, and other projects keep their settings.
+HYPOTHESIS_SETTINGS: dict[str, dict[str, Any]] = {
+    "mock": {
+        "max_examples": 25,
+        "deadline": None,
+        "derandomize": True,  # the same examples on every run: CI stays reproducible
+        "database": None,
+        "print_blob": False,
+        "suppress_health_check": list(HealthCheck),
+        "phases": [Phase.explicit, Phase.generate, Phase.target, Phase.shrink],
+    },
+    "live": {
+        "max_examples": 4,  # every example is a paid request, twice when it fails (the replay)
+        "deadline": None,
+        "database": None,
+        "print_blob": False,
+        "suppress_health_check": list(HealthCheck),
+        "phases": [Phase.explicit, Phase.generate],  # no shrinking: each step would be another paid request
+    },
+    "nightly": {
+        "max_examples": 200,
+        "deadline": None,
+        "print_blob": True,
+        "suppress_health_check": list(HealthCheck),
+    },
+}
 
 
 @dataclass
@@ -101,9 +133,11 @@ class ContractSession:
 
         The suite never loads a hypothesis profile globally: the plugin is
         active in every pytest run of the environment, and other projects'
-        property tests must keep their own settings.
+        property tests must keep their own settings. The parent is
+        hypothesis's own default, so a profile a user loaded does not leak in.
         """
-        return settings(settings.get_profile(self.options.hypothesis_profile))(test)
+        chosen = HYPOTHESIS_SETTINGS[self.options.hypothesis_profile]
+        return settings(settings.get_profile("default"), **chosen)(test)
 
     # --- turning findings into failures -----------------------------------------------------------
 
@@ -159,3 +193,59 @@ def discover_models(target: Target) -> tuple[str, ...]:
         ids.remove(DEFAULT_MODEL)
         ids.insert(0, DEFAULT_MODEL)
     return tuple(ids)
+
+
+# --- opening the run's session (the ``contract`` fixture) ---------------------------------------
+
+
+def open_session(config: pytest.Config) -> ContractSession:
+    """The options, the target (behind the run's shared budget) and the models of this run.
+
+    A live target has been checked by the preflight before the first test
+    (``plugin.pytest_collection_modifyitems``); its verdict is read here, so
+    its model list costs no second request.
+    """
+    options = ContractOptions.from_config(config)
+    folder = run_folder(config)
+    budget = RequestBudget(folder, options.budget)
+    if options.live:
+        verdict = preflight_for_run(folder, options, budget)
+        if not verdict.ok:
+            pytest.skip(f"the target is not usable: {verdict.message}")
+        target = Target(
+            base_url=options.base_url, api_key=options.api_key, budget=budget, key_variable=options.key_variable
+        )
+        models = options.models or verdict.models or discover_models(target)
+    else:
+        target = Target(
+            app=in_process_app(options),
+            api_key=options.api_key,
+            budget=budget,
+            key_variable=options.key_variable,
+            in_process=f"--contract-app {options.app}" if options.app else "the mock",
+            server_command=None if options.app else mock_command(options),
+        )
+        models = options.models or discover_models(target)
+    return ContractSession(options=options, target=target, models=tuple(models))
+
+
+def in_process_app(options: ContractOptions) -> Any:
+    """The mock (or ``--contract-app``), configured with the run's profile and key."""
+    spec = options.app or "mockserver:create_app"
+    module_name, _, attribute = spec.partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), attribute or "create_app")
+    except (ImportError, AttributeError) as exc:
+        raise pytest.UsageError(f"--contract-app {spec}: {exc}") from None
+    if hasattr(found, "wsgi_app") or not callable(found):
+        return found  # an app object, not a factory
+    parameters = inspect.signature(found).parameters
+    offered = {"profile": options.profile, "api_keys": [options.api_key], "log_requests": False}
+    if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        offered = {k: v for k, v in offered.items() if k in parameters}
+    return found(**offered)
+
+
+def mock_command(options: ContractOptions) -> str:
+    """The shell command that serves the in-process mock over HTTP as the suite configured it."""
+    return f'python -m mockserver --profile {options.profile} --api-key "${options.key_variable}"'

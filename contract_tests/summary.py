@@ -1,7 +1,7 @@
 """The end-of-run summary: what was checked, how many requests it cost, observations, and OpenAI compatibility.
 
 Gateway replies are also validated against the openai profile; the
-deviations are tallied here and printed, not failed (``--strict-openai``
+deviations are tallied here and printed, not failed (``--contract-strict-openai``
 fails them). Known ones are those ``schemas/deviations.json`` lists, with
 their impact on openai SDK users; anything else is new and worth a look.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from schemas.behaviour import deviations
 
+from .budget import spent_line
 from .session import ContractSession
 
 
@@ -17,15 +18,7 @@ def summary_lines(session: ContractSession) -> list[str]:
     options, target = session.options, session.target
     where = options.base_url if options.live else f"in-process ({options.app or 'the mock'})"
     lines = [f"target: {where}, {options.profile} profile, models: {', '.join(session.models)}"]
-    spent = f"requests: {target.used}"
-    if target.budget is not None:
-        spent += f" of a budget of {target.budget}"
-        if target.budget_hit:
-            spent += (
-                f": request budget of {target.budget} reached, "
-                "the remaining tests were skipped (raise --contract-budget)"
-            )
-    lines.append(spent)
+    lines.append(spent_line(target.requests.state()) if target.requests else f"requests: {target.used}")
     lines += reported_lines(session)
     lines += compatibility_lines(session)
     return lines
@@ -50,9 +43,9 @@ def compatibility_lines(session: ContractSession) -> list[str]:
     if session.profile == "openai" or not tally.replies:
         return []
     verdict = (
-        "failed (--strict-openai)"
+        "failed (--contract-strict-openai)"
         if session.options.strict_openai
-        else "reported, not failed (--strict-openai fails them)"
+        else "reported, not failed (--contract-strict-openai fails them)"
     )
     lines = [
         "",

@@ -2,9 +2,10 @@
 
 Both answer with the same small :class:`Reply`, so checks never care which
 it is; each reply keeps the request that produced it (:class:`Sent`), so a
-failure can print it as curl. A live target costs money per call: every
-request counts against a budget, and past it the calling test is skipped
-with ``request budget of N reached``.
+failure can show how to send it again. A live target costs money per call:
+every request counts against the run's budget (one count for all
+pytest-xdist workers, :mod:`contract_tests.budget`), and past it the calling
+test is skipped with ``request budget of N reached``.
 """
 
 from __future__ import annotations
@@ -16,20 +17,27 @@ from typing import Any
 
 import pytest
 
+from .budget import RequestBudget
+
 #: Where the in-process mock would be, for curl commands that work against ``make run``.
 MAKE_RUN_URL = "http://127.0.0.1:8080/v1"
 
 
 @dataclass(frozen=True)
 class Sent:
-    """What was sent, kept for the curl reproduction."""
+    """What was sent, kept for the reproduction (:mod:`contract_tests.reproduce`)."""
 
     method: str
     url: str
     headers: dict[str, str]
     body: bytes | None
     stream: bool = False
-    note: str = ""
+    #: The environment variable a pasted curl reads the key from.
+    key_variable: str = "CONTRACT_API_KEY"
+    #: What answered in-process (``the mock``, ``--contract-app X``); None for a live target.
+    in_process: str | None = None
+    #: The shell command that serves the same in-process app over HTTP, when there is one.
+    server_command: str | None = None
 
 
 @dataclass
@@ -82,17 +90,22 @@ class Target:
         api_key: str,
         base_url: str | None = None,
         app: Any = None,
-        budget: int | None = None,
+        budget: RequestBudget | None = None,
         timeout: float = 120.0,
+        key_variable: str = "CONTRACT_API_KEY",
+        in_process: str = "the mock",
+        server_command: str | None = None,
     ):
         if (base_url is None) == (app is None):
             raise ValueError("a target is either a base URL or an app")
         self.base_url = (base_url or MAKE_RUN_URL).rstrip("/")
         self._api_key = api_key
         self.app = app
-        self.budget = budget
-        self.used = 0
-        self.budget_hit = False
+        self.requests = budget
+        self._sent_here = 0
+        self._key_variable = key_variable
+        self._answered_by = None if app is None else in_process
+        self._server_command = None if app is None else server_command
         self._client: Any = None
         self._wsgi: Any = None
         if app is None:
@@ -114,6 +127,20 @@ class Target:
     @property
     def live(self) -> bool:
         return self.app is None
+
+    @property
+    def budget(self) -> int | None:
+        """The run's request limit (None: none)."""
+        return self.requests.limit if self.requests is not None else None
+
+    @property
+    def used(self) -> int:
+        """Requests the whole run has sent (every worker's), or this process's without a shared budget."""
+        return self.requests.state().spent if self.requests is not None else self._sent_here
+
+    @property
+    def budget_hit(self) -> bool:
+        return self.requests is not None and self.requests.state().reached
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -162,17 +189,24 @@ class Target:
     ) -> Reply:
         self._spend()
         sent_headers = {**self.auth_headers(auth), **(headers or {})}
-        note = "" if self.live else " from the in-process mock; the curl targets `make run`"
-        sent = Sent(method, f"{self.base_url}{path}", sent_headers, body, stream, note)
+        sent = Sent(
+            method,
+            f"{self.base_url}{path}",
+            sent_headers,
+            body,
+            stream,
+            key_variable=self._key_variable,
+            in_process=self._answered_by,
+            server_command=self._server_command,
+        )
         if self._wsgi is not None:
             return self._in_process(sent, path)
         return self._over_http(sent)
 
     def _spend(self) -> None:
-        if self.budget is not None and self.used >= self.budget:
-            self.budget_hit = True
+        if self.requests is not None and not self.requests.spend():
             pytest.skip(f"request budget of {self.budget} reached (--contract-budget)")
-        self.used += 1
+        self._sent_here += 1
 
     def _in_process(self, sent: Sent, path: str) -> Reply:
         response = self._wsgi.open(f"/v1{path}", method=sent.method, data=sent.body, headers=sent.headers)

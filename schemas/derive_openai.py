@@ -736,7 +736,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT_DIR, help=f"output directory (default: {OUT_DIR})")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if the files are out of date")
     args = parser.parse_args(argv)
-    spec = json.loads(args.spec.read_text(encoding="utf-8"))
+    spec = _read_spec(args.spec)
+    if spec is None:
+        return 2
     files, log = derive(spec)
     if args.check:
         stale = stale_files(files, args.out)
@@ -750,6 +752,28 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(log.grouped)} discriminated with overlapping values, {len(log.any_of)} anyOf"
     )
     return 0
+
+
+def _read_spec(path: Path) -> dict[str, Any] | None:
+    """The OpenAPI document at ``path``, or None after one line on stderr saying what is wrong and what to pass."""
+    prog = "python -m schemas.derive_openai"
+    if not path.is_file():
+        print(
+            f"{prog}: no OpenAPI document at {path}: pass --spec PATH, the Responses part of OpenAI's OpenAPI "
+            "document (in this project: ../shared/reference/openai-responses-openapi.json beside the repository)",
+            file=sys.stderr,
+        )
+        return None
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"{prog}: {path}: not a readable JSON document: {exc}", file=sys.stderr)
+        return None
+    components = spec.get("components") if isinstance(spec, dict) else None
+    if not isinstance(components, dict) or not isinstance(components.get("schemas"), dict):
+        print(f"{prog}: {path}: not an OpenAPI document (no components.schemas)", file=sys.stderr)
+        return None
+    return spec
 
 
 if __name__ == "__main__":
