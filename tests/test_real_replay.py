@@ -43,6 +43,7 @@ def test_the_shipped_documented_test_passes_on_the_real_documented_reply(pyteste
 
 def test_every_real_reply_gets_observations_at_most(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_real=SUITE_STYLE_TEST)
+    pytester.makeconftest("from contract_tests.conftest import contract, target  # noqa: F401  the suite's fixtures")
     result = run_suite_file(pytester)
     result.assert_outcomes(passed=len(requests_and_replies()) + 1)
     text = result.stdout.str()
