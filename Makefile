@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 ARGS ?=
 
-.PHONY: run lint test test-openai2 test-openai3 contract bench load clean
+.PHONY: run lint test test-openai2 test-openai3 contract bench load recordings clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ contract: $(VENV)/.installed
 	@test -n "$(BASE_URL)" || { echo "usage: make contract BASE_URL=https://host/v1 API_KEY=sk-... [PROFILE=gateway|openai]"; exit 2; }
 	CONTRACT_API_KEY="$${API_KEY:-$${CONTRACT_API_KEY:-}}" $(VENV)/bin/python -m pytest -p no:cacheprovider --pyargs contract_tests \
 		--contract-base-url "$(BASE_URL)" --contract-profile "$(or $(PROFILE),gateway)" --junitxml=contract-report.xml $(ARGS)
+
+# Regenerate fixtures/recordings/mock from today's mock (in-process, seed 0) into a fresh folder, then swap it in;
+# tests/test_drift.py fails when the committed recording no longer matches what the mock records.
+recordings: $(VENV)/.installed
+	$(VENV)/bin/python -m contract_tests.baseline
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python -m bench

@@ -3,10 +3,11 @@
 Check a target, record it, report drift, update schemas. Exit codes:
 ``check-target`` 0 when the target can be tested, 6 when not (the suite's
 exit code for the same verdict); ``record`` 0, or 1 when a request could not
-be sent; ``drift`` 1 on breaking drift; ``infer`` 1 when the committed
-schemas need a change (like ``diff``); ``compat`` 1 on a deviation from
-OpenAI that deviations.json does not list; 2 for bad arguments, unreadable
-input or an ``--out`` folder that is in use.
+be sent; ``drift`` 1 on a violation (levels: ``schemas/levels.json``,
+``--levels FILE``); ``infer`` 1 when the committed schemas need a change
+(like ``diff``); ``compat`` 1 on a deviation from OpenAI that deviations.json
+does not list; 2 for bad arguments, unreadable input or an ``--out`` folder
+that is in use.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import httpx
 
 import schemas
 
-from .compare import CLASSES, Docs, unified_diff
+from .compare import Docs, unified_diff
 from .report import Row, render
 
 SCHEMA_KINDS = ("response", "error", "event")
@@ -77,6 +78,9 @@ def parser() -> argparse.ArgumentParser:
     drift.add_argument(
         "--infer-out", type=Path, metavar="FILE", help="also write the schemas inferred from DIR (one per kind)"
     )
+    drift.add_argument(
+        "--levels", type=Path, metavar="FILE", help="a levels file merged over schemas/levels.json (see README)"
+    )
 
     inf = sub.add_parser("infer", help="infer a schema from recordings and show the change it implies for schemas/")
     inf.add_argument(
@@ -108,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             "compat": cmd_compat,
         }
         return commands[args.command](args)
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError) as exc:  # LevelsError is a ValueError naming the file and field
         print(f"contract_tests {args.command}: {exc}", file=sys.stderr)
         return 2
 
@@ -155,18 +159,24 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    from .drift import drift
+    from schemas.levels import load_levels
 
-    report, inferred = drift(args.folder, against=args.against, profile=args.profile)
+    from .drift import LEVEL_GROUPS, drift
+
+    report, inferred = drift(args.folder, against=args.against, profile=args.profile, levels=load_levels(args.levels))
     if args.infer_out:
         args.infer_out.write_text(json.dumps(inferred, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     context = [f"recordings: {report.folder} ({report.exchanges} exchanges)", f"schemas: schemas/{report.profile}/"]
     if report.against:
-        context.append(f"earlier recordings: {report.against}")
-    count = len(report.breaking)
-    verdict = f"Breaking drift: {count} breaking difference(s) (exit 1)" if count else "No breaking drift (exit 0)"
-    rows = [Row(d.cls, d.where, d.path, d.what, d.sources) for d in report.differences]
-    print(render(args.format, "Drift report", context, verdict, rows, CLASSES), end="")
+        context.append(f"earlier recordings: {report.against} (paired by request name)")
+    context.append(f"levels: {report.levels}")
+    count = len(report.violations)
+    verdict = f"Drift: {count} violation(s) (exit 1)" if count else "No violation (exit 0)"
+    rows = [
+        Row(d.level, d.where, d.path, f"[{d.rule}] {d.what}" + (f" ({d.note})" if d.note else ""), d.sources)
+        for d in report.differences
+    ]
+    print(render(args.format, "Drift report", context, verdict, rows, LEVEL_GROUPS), end="")
     return report.exit_code
 
 

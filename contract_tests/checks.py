@@ -31,26 +31,24 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import schemas
 from schemas.behaviour import Behaviour, behaviour, known_deviation
+from schemas.findings import Finding
 from schemas.stream import TERMINAL, parse_sse, validate_sse
 
 from .target import Reply
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One broken rule: which, where (a JSON pointer, or a stream position), what."""
+def finding(rule: str, path: str, message: str) -> Finding:
+    """A finding of ``rule`` at ``path`` (a JSON pointer, or a stream position); its level is set by the session."""
+    return Finding(path=path, message=message, rule=rule)
 
-    rule: str
-    path: str
-    message: str
 
-    def __str__(self) -> str:
-        return f"[{self.rule}] {self.path or '/'}: {self.message}"
+def object_or_empty(value: Any) -> dict[str, Any]:
+    """``value`` if it is an object, else an empty one: a check reads any reply without crashing on it."""
+    return value if isinstance(value, dict) else {}
 
 
 # --- Successful replies -------------------------------------------------------------------------
@@ -59,15 +57,15 @@ class Finding:
 def reply_status(reply: Reply) -> list[Finding]:
     """A valid request gets HTTP 200 with a JSON body."""
     if reply.status != 200:
-        return [Finding("status_200", "", f"HTTP {reply.status} for a valid request: {reply.text[:300]}")]
+        return [finding("status_200", "", f"HTTP {reply.status} for a valid request: {reply.text[:300]}")]
     if not isinstance(reply.json, dict):
-        return [Finding("status_200", "", f"the 200 body is not a JSON object: {reply.text[:120]!r}")]
+        return [finding("status_200", "", f"the 200 body is not a JSON object: {reply.text[:120]!r}")]
     return []
 
 
 def reply_schema(body: Any, profile: str) -> list[Finding]:
     """The reply validates against the profile's ``response`` schema."""
-    return [Finding("schema", v.path, v.message) for v in schemas.validate(body, "response", profile)]
+    return [finding("schema", v.path, v.message) for v in schemas.validate(body, "response", profile)]
 
 
 def openai_deviations(body: Any) -> list[tuple[Finding, str | None]]:
@@ -75,13 +73,15 @@ def openai_deviations(body: Any) -> list[tuple[Finding, str | None]]:
     out = []
     for violation in schemas.validate(body, "response", "openai"):
         deviation = known_deviation(violation.path)
-        out.append((Finding("openai_compat", violation.path, violation.message), deviation.path if deviation else None))
+        out.append((finding("openai_compat", violation.path, violation.message), deviation.path if deviation else None))
     return out
 
 
-def invariants(body: dict[str, Any], request: dict[str, Any], profile: str) -> list[Finding]:
+def invariants(body: Any, request: dict[str, Any], profile: str) -> list[Finding]:
     """What must hold beyond shape: identity, time, usage arithmetic, status, text, limits."""
     rules = behaviour(profile)
+    if not isinstance(body, dict):
+        return [finding("status_200", "", f"the reply is not a JSON object: {type(body).__name__}")]
     return [
         *identity(body, request, rules),
         *timestamps(body),
@@ -92,18 +92,19 @@ def invariants(body: dict[str, Any], request: dict[str, Any], profile: str) -> l
     ]
 
 
-def identity(body: dict[str, Any], request: dict[str, Any], rules: Behaviour) -> list[Finding]:
+def identity(body: Any, request: dict[str, Any], rules: Behaviour) -> list[Finding]:
+    body = object_or_empty(body)
     found = []
     if body.get("object") != "response":
-        found.append(Finding("object", "/object", f"expected 'response', got {body.get('object')!r}"))
+        found.append(finding("object", "/object", f"expected 'response', got {body.get('object')!r}"))
     prefixes = rules.id_prefixes
     if not str(body.get("id", "")).startswith(prefixes["response"]):
-        found.append(Finding("id_prefix", "/id", f"{body.get('id')!r} does not start with {prefixes['response']!r}"))
+        found.append(finding("id_prefix", "/id", f"{body.get('id')!r} does not start with {prefixes['response']!r}"))
     for index, item in enumerate(_items(body)):
         prefix = prefixes.get(str(item.get("type")))
         if prefix and "id" in item and not str(item["id"]).startswith(prefix):
             found.append(
-                Finding(
+                finding(
                     "id_prefix",
                     f"/output/{index}/id",
                     f"{item.get('type')} id {item['id']!r} does not start with {prefix!r}",
@@ -115,7 +116,7 @@ def identity(body: dict[str, Any], request: dict[str, Any], rules: Behaviour) ->
             and not str(item.get("call_id", "")).startswith(prefixes["call"])
         ):
             found.append(
-                Finding(
+                finding(
                     "id_prefix",
                     f"/output/{index}/call_id",
                     f"{item.get('call_id')!r} does not start with {prefixes['call']!r}",
@@ -123,14 +124,15 @@ def identity(body: dict[str, Any], request: dict[str, Any], rules: Behaviour) ->
             )
     asked, got = request.get("model"), body.get("model")
     if asked is not None and got != asked and not str(got).startswith(f"{asked}-"):
-        found.append(Finding("model_echo", "/model", f"asked for {asked!r}, the reply says {got!r}"))
+        found.append(finding("model_echo", "/model", f"asked for {asked!r}, the reply says {got!r}"))
     return found
 
 
-def timestamps(body: dict[str, Any]) -> list[Finding]:
+def timestamps(body: Any) -> list[Finding]:
+    body = object_or_empty(body)
     created, completed = body.get("created_at"), body.get("completed_at")
     if _number(created) and _number(completed) and completed < created:
-        return [Finding("timestamps", "/completed_at", f"completed_at {completed} is before created_at {created}")]
+        return [finding("timestamps", "/completed_at", f"completed_at {completed} is before created_at {created}")]
     return []
 
 
@@ -142,25 +144,25 @@ def usage_arithmetic(usage: Any, path: str = "/usage") -> list[Finding]:
     given, produced, total = usage.get("input_tokens"), usage.get("output_tokens"), usage.get("total_tokens")
     if all(isinstance(v, int) for v in (given, produced, total)) and total != given + produced:
         found.append(
-            Finding(
+            finding(
                 "usage_arithmetic",
                 f"{path}/total_tokens",
                 f"{total} != input_tokens {given} + output_tokens {produced}",
             )
         )
-    reasoning = (usage.get("output_tokens_details") or {}).get("reasoning_tokens")
+    reasoning = object_or_empty(usage.get("output_tokens_details")).get("reasoning_tokens")
     if isinstance(reasoning, int) and isinstance(produced, int) and reasoning > produced:
         found.append(
-            Finding(
+            finding(
                 "usage_arithmetic",
                 f"{path}/output_tokens_details/reasoning_tokens",
                 f"{reasoning} reasoning tokens > {produced} output tokens",
             )
         )
-    cached = (usage.get("input_tokens_details") or {}).get("cached_tokens")
+    cached = object_or_empty(usage.get("input_tokens_details")).get("cached_tokens")
     if isinstance(cached, int) and isinstance(given, int) and cached > given:
         found.append(
-            Finding(
+            finding(
                 "usage_arithmetic",
                 f"{path}/input_tokens_details/cached_tokens",
                 f"{cached} cached tokens > {given} input tokens",
@@ -177,7 +179,7 @@ def usage_arithmetic(usage: Any, path: str = "/usage") -> list[Finding]:
             for key in ("input_tokens", "output_tokens", "total_tokens"):
                 if key in details[0] and details[0][key] != usage.get(key):
                     found.append(
-                        Finding(
+                        finding(
                             "usage_arithmetic",
                             f"{path}/x_details/0/{key}",
                             f"{details[0][key]} disagrees with usage.{key} {usage.get(key)}",
@@ -186,13 +188,14 @@ def usage_arithmetic(usage: Any, path: str = "/usage") -> list[Finding]:
     return found
 
 
-def status_consistency(body: dict[str, Any]) -> list[Finding]:
+def status_consistency(body: Any) -> list[Finding]:
     """``incomplete`` iff a reason is given; ``failed`` under HTTP 200 is a failed reply."""
+    body = object_or_empty(body)
     status, details = body.get("status"), body.get("incomplete_details")
     found = []
     if status == "incomplete" and not (isinstance(details, dict) and details.get("reason")):
         found.append(
-            Finding(
+            finding(
                 "status_consistency",
                 "/incomplete_details",
                 "status is 'incomplete' but no incomplete_details.reason says why",
@@ -200,50 +203,54 @@ def status_consistency(body: dict[str, Any]) -> list[Finding]:
         )
     if status != "incomplete" and details:
         found.append(
-            Finding(
+            finding(
                 "status_consistency", "/incomplete_details", f"status {status!r} with incomplete_details {details!r}"
             )
         )
     if status == "failed":
         error = body.get("error") if isinstance(body.get("error"), dict) else {}
         found.append(
-            Finding(
+            finding(
                 "failed_reply", "/status", f"HTTP 200 but status 'failed' ({error.get('code')}: {error.get('message')})"
             )
         )
     elif status is not None and status not in ("completed", "incomplete"):
         found.append(
-            Finding("status_consistency", "/status", f"a synchronous reply must be finished, got status {status!r}")
+            finding("status_consistency", "/status", f"a synchronous reply must be finished, got status {status!r}")
         )
     return found
 
 
-def output_present(body: dict[str, Any], request: dict[str, Any]) -> list[Finding]:
+def output_present(body: Any, request: dict[str, Any]) -> list[Finding]:
     """A completed reply says something (text or a tool call); JSON when a JSON format was asked for."""
+    body = object_or_empty(body)
     if body.get("status", "completed") != "completed":
         return []
     text = output_text(body)
     calls = [item for item in _items(body) if item.get("type") == "function_call"]
     if not text and not calls:
-        return [Finding("output_text", "/output", "a completed reply has neither output text nor a tool call")]
+        return [finding("output_text", "/output", "a completed reply has neither output text nor a tool call")]
     found = []
     for index, item in enumerate(_items(body)):
         if item.get("type") == "function_call" and not _is_json(item.get("arguments")):
-            found.append(Finding("output_text", f"/output/{index}/arguments", "function call arguments are not JSON"))
+            found.append(finding("output_text", f"/output/{index}/arguments", "function call arguments are not JSON"))
         elif item.get("type") == "function_call":
             found += tool_arguments(item, index, request)
     return found + json_output(text, request)
 
 
-def tool_arguments(call: dict[str, Any], index: int, request: dict[str, Any]) -> list[Finding]:
+def tool_arguments(call: Any, index: int, request: dict[str, Any]) -> list[Finding]:
     """A call to a ``strict`` function tool: the arguments are an instance of its ``parameters``."""
+    call = object_or_empty(call)
+    if not _is_json(call.get("arguments")):
+        return []
     tool = next(
         (t for t in request.get("tools") or [] if t.get("type") == "function" and t.get("name") == call.get("name")),
         None,
     )
     if tool is None:
         return [
-            Finding(
+            finding(
                 "tool_arguments",
                 f"/output/{index}/name",
                 f"the reply calls {call.get('name')!r}, which is not among the request's tools",
@@ -254,7 +261,7 @@ def tool_arguments(call: dict[str, Any], index: int, request: dict[str, Any]) ->
     from jsonschema import Draft202012Validator
 
     return [
-        Finding(
+        finding(
             "tool_arguments",
             f"/output/{index}/arguments",
             f"the arguments break {tool['name']}'s parameters "
@@ -267,13 +274,13 @@ def tool_arguments(call: dict[str, Any], index: int, request: dict[str, Any]) ->
 def json_output(text: str, request: dict[str, Any]) -> list[Finding]:
     """``text.format`` json_object or json_schema: the text is JSON; with ``strict``, an instance of the schema."""
     fmt = (request.get("text") or {}).get("format") or {}
-    if fmt.get("type") not in ("json_object", "json_schema") or not text:
+    if fmt.get("type") not in ("json_object", "json_schema") or not text or not isinstance(text, str):
         return []
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return [
-            Finding(
+            finding(
                 "json_output",
                 "/output",
                 f"text.format {fmt['type']} asks for JSON; the text is not JSON: {text[:80]!r}",
@@ -283,7 +290,7 @@ def json_output(text: str, request: dict[str, Any]) -> list[Finding]:
         from jsonschema import Draft202012Validator
 
         return [
-            Finding(
+            finding(
                 "json_output",
                 "/output",
                 f"the JSON text breaks the requested schema "
@@ -294,13 +301,14 @@ def json_output(text: str, request: dict[str, Any]) -> list[Finding]:
     return []
 
 
-def token_limit(body: dict[str, Any], request: dict[str, Any], rules: Behaviour) -> list[Finding]:
+def token_limit(body: Any, request: dict[str, Any], rules: Behaviour) -> list[Finding]:
     """``output_tokens`` within the cap in effect; ``max_tokens`` takes the effect the profile says.
 
     ``behaviour.fields["max_tokens"]`` is ``ignored`` at the gateway (it
     drops the field): a reply cut short by it there is a finding, not a pass.
     """
-    produced = (body.get("usage") or {}).get("output_tokens")
+    body = object_or_empty(body)
+    produced = object_or_empty(body.get("usage")).get("output_tokens")
     effect = rules.fields.get("max_tokens", "ignored")
     cap = request.get("max_output_tokens")
     if cap is None and effect != "ignored":
@@ -308,7 +316,7 @@ def token_limit(body: dict[str, Any], request: dict[str, Any], rules: Behaviour)
     found = []
     if isinstance(produced, int) and isinstance(cap, int) and produced > cap:
         found.append(
-            Finding("token_limit", "/usage/output_tokens", f"{produced} output tokens exceed the cap of {cap}")
+            finding("token_limit", "/usage/output_tokens", f"{produced} output tokens exceed the cap of {cap}")
         )
     reason = (
         (body.get("incomplete_details") or {}).get("reason")
@@ -323,7 +331,7 @@ def token_limit(body: dict[str, Any], request: dict[str, Any], rules: Behaviour)
         and reason == "max_output_tokens"
     ):
         found.append(
-            Finding(
+            finding(
                 "max_tokens_effect",
                 "/incomplete_details/reason",
                 f"the reply was cut at {produced} output tokens by max_tokens={max_tokens}, "
@@ -333,19 +341,20 @@ def token_limit(body: dict[str, Any], request: dict[str, Any], rules: Behaviour)
     return found
 
 
-def output_text(body: dict[str, Any]) -> str:
-    """The reply's text, as the SDK's ``output_text`` computes it."""
+def output_text(body: Any) -> str:
+    """The reply's text, as the SDK's ``output_text`` computes it (a part whose text is not a string adds none:
+    the schema reports it)."""
     return "".join(
-        part.get("text", "")
+        part["text"]
         for item in _items(body)
-        if item.get("type") == "message"
-        for part in item.get("content") or []
-        if isinstance(part, dict) and part.get("type") == "output_text"
+        if item.get("type") == "message" and isinstance(item.get("content"), list)
+        for part in item["content"]
+        if isinstance(part, dict) and part.get("type") == "output_text" and isinstance(part.get("text"), str)
     )
 
 
-def _items(body: dict[str, Any]) -> list[dict[str, Any]]:
-    output = body.get("output")
+def _items(body: Any) -> list[dict[str, Any]]:
+    output = object_or_empty(body).get("output")
     return [item for item in output if isinstance(item, dict)] if isinstance(output, list) else []
 
 
@@ -383,14 +392,14 @@ def error_reply(reply: Reply, profile: str, failure: str | None = None) -> list[
     found = []
     if reply.status >= 500 and (expected is None or expected.status < 500):
         wanted = f" (the {profile} profile says {expected.status})" if expected else ""
-        found.append(Finding("no_5xx", "", f"HTTP {reply.status} for a client error{wanted}"))
+        found.append(finding("no_5xx", "", f"HTTP {reply.status} for a client error{wanted}"))
     elif reply.status < 400:
         found.append(
-            Finding("rejects_invalid", "", f"HTTP {reply.status}: the request was accepted, a 4xx was expected")
+            finding("rejects_invalid", "", f"HTTP {reply.status}: the request was accepted, a 4xx was expected")
         )
     elif expected is not None and reply.status != expected.status:
         found.append(
-            Finding(
+            finding(
                 "error_status",
                 "",
                 f"{failure}: the {profile} profile answers HTTP {expected.status}, got {reply.status}",
@@ -400,14 +409,14 @@ def error_reply(reply: Reply, profile: str, failure: str | None = None) -> list[
         return found
     body = reply.json
     if not isinstance(body, dict):
-        return found + [Finding("error_envelope", "", f"the error body is not a JSON object: {reply.text[:120]!r}")]
-    found += [Finding("error_envelope", v.path, v.message) for v in schemas.validate(body, "error", profile)]
+        return found + [finding("error_envelope", "", f"the error body is not a JSON object: {reply.text[:120]!r}")]
+    found += [finding("error_envelope", v.path, v.message) for v in schemas.validate(body, "error", profile)]
     error = body.get("error")
     if isinstance(error, dict):
         wanted_type = expected.type if expected else None
         if wanted_type is not None and error.get("type") != wanted_type:
             found.append(
-                Finding(
+                finding(
                     "error_type",
                     "/error/type",
                     f"{failure}: the {profile} profile says {wanted_type!r}, got {error.get('type')!r}",
@@ -415,16 +424,16 @@ def error_reply(reply: Reply, profile: str, failure: str | None = None) -> list[
             )
         if rules.error_has_param and "param" not in error:
             found.append(
-                Finding("error_param", "/error/param", f"the {profile} envelope always carries param (maybe null)")
+                finding("error_param", "/error/param", f"the {profile} envelope always carries param (maybe null)")
             )
         if not rules.error_has_param and expected is not None and expected.param is None and "param" in error:
             found.append(
-                Finding("error_param", "/error/param", f"{failure}: the {profile} profile's errors carry no param")
+                finding("error_param", "/error/param", f"{failure}: the {profile} profile's errors carry no param")
             )
         found += _request_id(reply, error, rules)
     header = rules.request_id_header
     if not reply.header(header):
-        found.append(Finding("request_id_header", "", f"no {header} header on the error reply"))
+        found.append(finding("request_id_header", "", f"no {header} header on the error reply"))
     return found
 
 
@@ -434,7 +443,7 @@ def _request_id(reply: Reply, error: dict[str, Any], rules: Behaviour) -> list[F
     match = _REQUEST_ID.search(str(error.get("message", "")))
     if match is None:
         return [
-            Finding(
+            finding(
                 "request_id_message",
                 "/error/message",
                 f"{rules.profile} messages end with '(request id: ...)': {str(error.get('message'))[:120]!r}",
@@ -443,7 +452,7 @@ def _request_id(reply: Reply, error: dict[str, Any], rules: Behaviour) -> list[F
     header = reply.header(rules.request_id_header)
     if header and match.group(1) != header:
         return [
-            Finding(
+            finding(
                 "request_id_message",
                 "/error/message",
                 f"request id {match.group(1)!r} in the message differs "
@@ -464,15 +473,15 @@ def stream(reply: Reply, profile: str) -> tuple[list[Finding], dict[str, Any] | 
     """
     if reply.status != 200:
         return [
-            Finding("status_200", "", f"HTTP {reply.status} for a valid streamed request: {reply.text[:300]}")
+            finding("status_200", "", f"HTTP {reply.status} for a valid streamed request: {reply.text[:300]}")
         ], None
     found = []
     if reply.content_type != "text/event-stream":
         found.append(
-            Finding("stream_content_type", "", f"Content-Type {reply.content_type!r}, expected text/event-stream")
+            finding("stream_content_type", "", f"Content-Type {reply.content_type!r}, expected text/event-stream")
         )
     found += [
-        Finding(f"stream.{v.rule}", _where(v.index, v.event_type, v.path), v.message)
+        finding(f"stream.{v.rule}", _where(v.index, v.event_type, v.path), v.message)
         for v in validate_sse(reply.text, profile)
     ]
     events = [e.json for e in parse_sse(reply.text).events if isinstance(e.json, dict)]
@@ -480,7 +489,7 @@ def stream(reply: Reply, profile: str) -> tuple[list[Finding], dict[str, Any] | 
         (
             e.get("response")
             for e in reversed(events)
-            if e.get("type") in TERMINAL and isinstance(e.get("response"), dict)
+            if isinstance(e.get("type"), str) and e["type"] in TERMINAL and isinstance(e.get("response"), dict)
         ),
         None,
     )
@@ -488,7 +497,7 @@ def stream(reply: Reply, profile: str) -> tuple[list[Finding], dict[str, Any] | 
         deltas = "".join(str(e.get("delta", "")) for e in events if e.get("type") == "response.output_text.delta")
         if deltas != output_text(final):
             found.append(
-                Finding(
+                finding(
                     "stream_text",
                     "/response/output",
                     f"the final text ({output_text(final)[:40]!r}…) is not the concatenated deltas ({deltas[:40]!r}…)",
@@ -507,7 +516,7 @@ def _where(index: int, event_type: str | None, path: str) -> str:
 def same_json(created: Any, retrieved: Any, rule: str = "retrieve") -> list[Finding]:
     """Where two JSON values differ, as findings (at most ten)."""
     return [
-        Finding(rule, pointer, f"created {left!r:.60}, retrieved {right!r:.60}")
+        finding(rule, pointer, f"created {left!r:.60}, retrieved {right!r:.60}")
         for pointer, left, right in _differences(created, retrieved)
     ][:10]
 
@@ -530,55 +539,57 @@ def _differences(left: Any, right: Any, path: str = "") -> Iterator[tuple[str, A
 def input_items(reply: Reply, profile: str, sent_texts: list[str]) -> list[Finding]:
     """``GET .../input_items``: a list page (schema), ids at its ends, the input sent in it."""
     if reply.status != 200:
-        return [Finding("input_items", "", f"HTTP {reply.status}: {reply.text[:200]}")]
+        return [finding("input_items", "", f"HTTP {reply.status}: {reply.text[:200]}")]
     body = reply.json
     name = "input_items_list" if "input_items_list" in schemas.schema_names(profile) else None
-    found = [Finding("input_items", v.path, v.message) for v in schemas.validate(body, name, profile)] if name else []
+    found = [finding("input_items", v.path, v.message) for v in schemas.validate(body, name, profile)] if name else []
     if found or not isinstance(body, dict):
         return found
-    data = [item for item in body.get("data", []) if isinstance(item, dict)]
+    listed_items = body.get("data")
+    data = [item for item in listed_items if isinstance(item, dict)] if isinstance(listed_items, list) else []
     if data and body.get("first_id") != data[0].get("id"):
         found.append(
-            Finding(
+            finding(
                 "input_items", "/first_id", f"{body.get('first_id')!r} is not the first item's id {data[0].get('id')!r}"
             )
         )
     if data and body.get("last_id") != data[-1].get("id"):
         found.append(
-            Finding(
+            finding(
                 "input_items", "/last_id", f"{body.get('last_id')!r} is not the last item's id {data[-1].get('id')!r}"
             )
         )
     listed = json.dumps(data, ensure_ascii=False)
     for text in sent_texts:
         if text not in listed:
-            found.append(Finding("input_items", "/data", f"the input sent ({text!r}) is not among the listed items"))
+            found.append(finding("input_items", "/data", f"the input sent ({text!r}) is not among the listed items"))
     return found
 
 
 # --- The documented example ---------------------------------------------------------------------
 
 
-def documented_shape(body: dict[str, Any], documented: dict[str, Any], *, same_keys: bool) -> list[Finding]:
+def documented_shape(body: Any, documented: dict[str, Any], *, same_keys: bool) -> list[Finding]:
     """The reply looks like the documented one: its keys (gateway profile), reasoning before the message.
 
     The documented model reasons by default, so its reply has a reasoning
     item first; a reply to the same request without one, or with it after
     the message, is not the documented shape.
     """
+    body = object_or_empty(body)
     found = []
     if same_keys:
         for key in sorted(set(documented) - set(body)):
-            found.append(Finding("documented_shape", f"/{key}", "in the documented reply, missing here"))
+            found.append(finding("documented_shape", f"/{key}", "in the documented reply, missing here"))
         usage, documented_usage = body.get("usage"), documented.get("usage")
         if isinstance(usage, dict) and isinstance(documented_usage, dict):
             for key in sorted(set(documented_usage) - set(usage)):
-                found.append(Finding("documented_shape", f"/usage/{key}", "in the documented reply, missing here"))
+                found.append(finding("documented_shape", f"/usage/{key}", "in the documented reply, missing here"))
     kinds = [item.get("type") for item in _items(body)]
     documented_kinds = [item.get("type") for item in _items(documented)]
     if "reasoning" in documented_kinds and same_keys and "reasoning" not in kinds:
         found.append(
-            Finding(
+            finding(
                 "documented_shape",
                 "/output",
                 f"the documented reply starts with a reasoning item; this one has {kinds}",
@@ -586,24 +597,73 @@ def documented_shape(body: dict[str, Any], documented: dict[str, Any], *, same_k
         )
     if "reasoning" in kinds and "message" in kinds and kinds.index("reasoning") > kinds.index("message"):
         found.append(
-            Finding("documented_shape", "/output", f"the reasoning item must come before the message: {kinds}")
+            finding("documented_shape", "/output", f"the reasoning item must come before the message: {kinds}")
         )
     return found
+
+
+def unrouted(reply: Reply, profile: str, method: str, path: str) -> list[Finding]:
+    """A route the profile's gateway does not serve answers its NoRoute 404, byte for byte.
+
+    new-api routes only ``POST /v1/responses`` (and ``/compact``) for this
+    API; ``GET``/``DELETE /v1/responses/{id}`` and ``input_items`` fall to its
+    NoRoute handler (``profiles.json``: ``unrouted``). A 2xx there means the
+    target serves more than the gateway does (an ``--keep-stored-routes``
+    mock, or the gateway changed): reported as ``retrieval_route``, an
+    observation. Any other answer is a violation of ``error_envelope``.
+    """
+    expected = behaviour(profile).unrouted_body(method, path)
+    if expected is None:
+        return []
+    status, body = expected
+    if 200 <= reply.status < 300:
+        return [
+            finding(
+                "retrieval_route",
+                "",
+                f"{method} {path} answered HTTP {reply.status}: the gateway "
+                f"(new-api) does not route it and answers {status} 'Invalid URL'",
+            )
+        ]
+    if reply.status != status or reply.json != body:
+        return [
+            finding(
+                "error_envelope",
+                "",
+                f"{method} {path}: expected HTTP {status} "
+                f"{json.dumps(body, ensure_ascii=False)}, got HTTP {reply.status} {reply.text[:200]!r}",
+            )
+        ]
+    return []
+
+
+def unknown_parameters_accepted(reply: Reply, profile: str, names: list[str]) -> list[Finding]:
+    """Where the profile ignores unknown parameters (the upstream documents it), a request with some is answered."""
+    if not behaviour(profile).ignores_unknown_parameters or reply.status < 400:
+        return []
+    return [
+        finding(
+            "accepts_unknown_parameters",
+            "",
+            f"HTTP {reply.status} for a request with parameters the upstream documents it ignores "
+            f"({', '.join(names)}): {reply.text[:200]}",
+        )
+    ]
 
 
 def model_list(body: Any, profile: str) -> list[Finding]:
     """``GET /v1/models`` against the ``model_list`` schema (the gateway's when the profile has none)."""
     name_profile = profile if "model_list" in schemas.schema_names(profile) else "gateway"
-    return [Finding("model_list", v.path, v.message) for v in schemas.validate(body, "model_list", name_profile)]
+    return [finding("model_list", v.path, v.message) for v in schemas.validate(body, "model_list", name_profile)]
 
 
 def deleted(body: Any, profile: str, response_id: str) -> list[Finding]:
     """A ``DELETE`` body, when there is one: the profile's ``deleted`` schema, naming the response."""
     found = (
-        [Finding("delete", v.path, v.message) for v in schemas.validate(body, "deleted", profile)]
+        [finding("delete", v.path, v.message) for v in schemas.validate(body, "deleted", profile)]
         if "deleted" in schemas.schema_names(profile)
         else []
     )
     if isinstance(body, dict) and body.get("id") not in (None, response_id):
-        found.append(Finding("delete", "/id", f"{body.get('id')!r} is not the deleted response {response_id!r}"))
+        found.append(finding("delete", "/id", f"{body.get('id')!r} is not the deleted response {response_id!r}"))
     return found

@@ -6,10 +6,17 @@ counts) or a schema inferred from an earlier recording set
 (``mode="observed"``: anything no longer seen is gone). Each difference is
 named by path and classified:
 
-- breaking: a required field missing or no longer always present, a type
-  changed, an enum value or a ``type`` variant gone (observed mode);
+- breaking: a required field missing or not always present (schema mode), a
+  type changed;
 - additive: a new field, a new enum value, a new ``type`` variant;
-- note: an optional field no longer seen (observed mode), not a failure.
+- note: something the same request showed before and no longer does (a
+  field, an enum value, a ``type`` variant; observed mode), or ``null`` where
+  a value was.
+
+Each difference also names its rule (``schema``, ``drift.new``,
+``drift.gone``, ``drift.no_longer_seen``, ``drift.null``,
+``drift.type_changed``...), whose level the levels file gives: only
+violations fail a drift run.
 
 In schema mode each difference also carries the edit that would make the
 committed schema accept what was seen; :class:`Docs` applies them to copies
@@ -48,6 +55,11 @@ class Difference:
     patch: Callable[[], None] | None = field(default=None, repr=False, compare=False)
     #: For a type change the new JSON types, for a new enum value the values: what to look for in a recording.
     values: tuple[Any, ...] = ()
+    #: The rule it reports under (``schemas/levels.json``): ``schema``, ``drift.new``, ``drift.gone``, ...
+    rule: str = "schema"
+    #: Its level, set by the report from the levels file: violation, known or observation.
+    level: str = ""
+    note: str = ""
 
     @property
     def bare_path(self) -> str:
@@ -194,6 +206,10 @@ def _merge_branches(at: Loc, branches: list[Loc], docs: Docs, into: View, seen: 
         sub = View()
         _collect(branch, docs, sub, seen)
         views.append(sub)
+    catch_all = [_is_catch_all(v, docs) for v in views]
+    if any(catch_all) and not all(catch_all):  # "any other type": the tagged branches are the variants
+        branches = [b for b, other in zip(branches, catch_all, strict=True) if not other]
+        views = [v for v, other in zip(views, catch_all, strict=True) if not other]
     tags = [discriminator_values(v, docs) for v in views]
     if all(tags):
         into.variants_at = at
@@ -232,6 +248,12 @@ def _merge_branches(at: Loc, branches: list[Loc], docs: Docs, into: View, seen: 
     into.owner = into.owner or union.owner
 
 
+def _is_catch_all(v: View, docs: Docs) -> bool:
+    """A branch for "any other ``type``" (``{"type": {"type": "string", "not": {"enum": [...]}}}``)."""
+    locs = v.props.get(DISCRIMINATOR, [])
+    return bool(locs) and all(isinstance(loc.node, dict) and "not" in loc.node for loc in locs)
+
+
 def _if_type(condition: Any) -> str | None:
     """X in ``{"properties": {"type": {"const": X}}}``, the form the derived openai profile switches on."""
     if not isinstance(condition, dict):
@@ -268,10 +290,17 @@ class Comparison:
         return self.differences
 
     def _add(
-        self, path: str, cls: str, what: str, patch: Callable[[], None] | None = None, values: tuple[Any, ...] = ()
+        self,
+        path: str,
+        cls: str,
+        what: str,
+        patch: Callable[[], None] | None = None,
+        values: tuple[Any, ...] = (),
+        *,
+        rule: str,
     ) -> None:
         patch = patch if self.mode == "schema" else None
-        self.differences.append(Difference(self.where, path, cls, what, patch=patch, values=values))
+        self.differences.append(Difference(self.where, path, cls, what, patch=patch, values=values, rule=rule))
 
     def _compare(self, base_locs: list[Loc], new_locs: list[Loc], path: str) -> None:
         base, new = view(base_locs, self.base_docs), view(new_locs, self._new_docs)
@@ -299,11 +328,12 @@ class Comparison:
                     ADDITIVE,
                     f"new type value {value!r} (a new kind of object here)",
                     self._patch_variant(base, locs),
+                    rule="drift.new",
                 )
         if self.mode == "observed":
             for value in base.variants.keys() - new_variants.keys():
                 self._add(
-                    f"{path}[type={value}]", BREAKING, f"type value {value!r} no longer seen (enum value removed)"
+                    f"{path}[type={value}]", NOTE, f"type value {value!r} no longer seen", rule="drift.no_longer_seen"
                 )
 
     def _compare_types(self, base: View, new: View, path: str) -> None:
@@ -324,7 +354,17 @@ class Comparison:
             def patch() -> None:
                 at["type"] = merged[0] if len(merged) == 1 else merged
 
-        self._add(path, BREAKING, f"type changed: was {was}, now {now}", patch, tuple(sorted(extra)))
+        if extra == {"null"}:  # null where a value was: clients treat it as absent
+            self._add(path, NOTE, f"null where a value was: was {was}, now {now}", patch, ("null",), rule="drift.null")
+            return
+        self._add(
+            path,
+            BREAKING,
+            f"type changed: was {was}, now {now}",
+            patch,
+            tuple(sorted(extra)),
+            rule="schema" if self.mode == "schema" else "drift.type_changed",
+        )
 
     def _compare_enum(self, base: View, new: View, path: str) -> None:
         if base.enum is None or new.enum is None:
@@ -338,11 +378,23 @@ class Comparison:
                     values = [at.pop("const")] if "const" in at else at.get("enum", [])
                     at["enum"] = values + [v for v in added if v not in values]
 
-            self._add(path, ADDITIVE, f"new enum value(s): {', '.join(map(json.dumps, added))}", patch, tuple(added))
+            self._add(
+                path,
+                ADDITIVE,
+                f"new enum value(s): {', '.join(map(json.dumps, added))}",
+                patch,
+                tuple(added),
+                rule="drift.new",
+            )
         if self.mode == "observed":
             removed = [v for v in base.enum if v not in new.enum]
             if removed:
-                self._add(path, BREAKING, f"enum value(s) no longer seen: {', '.join(map(json.dumps, removed))}")
+                self._add(
+                    path,
+                    NOTE,
+                    f"enum value(s) no longer seen: {', '.join(map(json.dumps, removed))}",
+                    rule="drift.no_longer_seen",
+                )
 
     def _compare_props(self, base: View, new: View, path: str) -> None:
         for name, locs in new.props.items():
@@ -357,15 +409,18 @@ class Comparison:
                 ADDITIVE,
                 f"new field ({_types_text(view(locs, self._new_docs).types)}, {always} present)",
                 self._patch_field(base, name, locs),
+                rule="drift.new",
             )
         for name, holders in base.required.items():
             here = f"{path}/{_escape(name)}"
             if name not in new.props:
+                schema_mode = self.mode == "schema"
                 self._add(
                     here,
-                    BREAKING,
-                    "required field missing" if self.mode == "schema" else "field gone (was always present)",
+                    BREAKING if schema_mode else NOTE,
+                    "required field missing" if schema_mode else "field gone (was there for the same request)",
                     _patch_unrequire(holders, name),
+                    rule="schema" if schema_mode else "drift.gone",
                 )
             elif name not in new.required:
                 what = (
@@ -373,10 +428,16 @@ class Comparison:
                     if self.mode == "schema"
                     else "field no longer always present"
                 )
-                self._add(here, BREAKING, what, _patch_unrequire(holders, name))
+                self._add(
+                    here,
+                    BREAKING if self.mode == "schema" else NOTE,
+                    what,
+                    _patch_unrequire(holders, name),
+                    rule="schema" if self.mode == "schema" else "drift.gone",
+                )
         if self.mode == "observed":
             for name in base.props.keys() - new.props.keys() - base.required.keys():
-                self._add(f"{path}/{_escape(name)}", NOTE, "optional field no longer seen")
+                self._add(f"{path}/{_escape(name)}", NOTE, "optional field no longer seen", rule="drift.no_longer_seen")
 
     def _patch_field(self, base: View, name: str, locs: list[Loc]) -> Callable[[], None] | None:
         if base.owner is None:

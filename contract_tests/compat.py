@@ -16,13 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 import schemas
 from schemas.behaviour import Deviation, behaviour, known_deviation
 
 from .drift import stream_violations
-from .record import ROOT, load_requests, record_target
+from .record import ROOT
 from .samples import collect
 
 PROFILE = "openai"
@@ -120,13 +118,9 @@ ERROR_PARAM = Deviation(
 
 def record_mock_in_process(out: Path) -> list[Path]:
     """Record the gateway-profile mock through a WSGI transport: the documented request plus ``REQUESTS``."""
-    from mockserver import create_app
+    from .baseline import record_mock
 
-    app = create_app(profile="gateway", seed=1, log_requests=False)
-    specs = load_requests([REQUESTS])
-    return record_target(
-        "http://mock.invalid/v1", "sk-compat-in-process", out, specs, transport=httpx.WSGITransport(app=app)
-    )
+    return record_mock(out, seed=1)
 
 
 def describe(item: Incompatibility) -> str:

@@ -25,37 +25,56 @@ from pathlib import Path
 from typing import Any
 
 import schemas
-from schemas.recording import block_type, request_key, split_blocks
-from schemas.stream import StreamViolation, parse_sse, validate_sse, validate_stream
+from schemas.findings import VIOLATION, Finding, stream_finding
+from schemas.levels import Levels, default_levels
+from schemas.recording import Exchange, block_type, split_blocks
+from schemas.stream import parse_sse, validate_sse, validate_stream
 
-from .compare import ADDITIVE, BREAKING, CLASSES, Comparison, Difference, Docs, Loc, view
+from .compare import ADDITIVE, BREAKING, CLASSES, NOTE, Comparison, Difference, Docs, Loc, view
 from .infer import infer, json_type
-from .samples import Sample, Samples, collect
+from .samples import Sample, Samples, collect, stream_events
 
 EVENT = "event "
+#: How a drift report groups its rows: what fails, what is known, what is only reported.
+LEVEL_GROUPS = ("violation", "known", "observation")
 
 
 @dataclass
 class Report:
-    """The differences found, and what was compared."""
+    """The differences found (each with its rule and level), and what was compared."""
 
     folder: str
     profile: str
     against: str | None
     exchanges: int
     differences: list[Difference] = field(default_factory=list)
+    levels: str = "schemas/levels.json"
+
+    @property
+    def violations(self) -> list[Difference]:
+        return [d for d in self.differences if d.level == VIOLATION]
 
     @property
     def breaking(self) -> list[Difference]:
-        return [d for d in self.differences if d.cls == BREAKING]
+        """The differences that fail the run (violations); kept under its old name."""
+        return self.violations
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.breaking else 0
+        return 1 if self.violations else 0
 
 
-def drift(folder: Path, *, against: Path | None = None, profile: str = "gateway") -> tuple[Report, dict[str, Any]]:
-    """The drift report for the recordings in ``folder``, and the schemas inferred from them."""
+def drift(
+    folder: Path, *, against: Path | None = None, profile: str = "gateway", levels: Levels | None = None
+) -> tuple[Report, dict[str, Any]]:
+    """The drift report for the recordings in ``folder``, and the schemas inferred from them.
+
+    Against an earlier set, exchanges are paired by request name: "no longer
+    seen" only for what the same request showed before, and a request absent
+    from ``folder`` is reported as not recorded. Each difference's level comes
+    from ``levels`` (default ``schemas/levels.json``).
+    """
+    levels = levels or default_levels()
     new = collect([folder])
     if not new.exchanges:
         raise ValueError(f"{folder}: no recorded exchanges (NNN-name.json files)")
@@ -67,9 +86,13 @@ def drift(folder: Path, *, against: Path | None = None, profile: str = "gateway"
         old = collect([against])
         if not old.exchanges:
             raise ValueError(f"{against}: no recorded exchanges to compare with")
-        found += structural_vs_earlier(old, infer_all(old), new, inferred)
-        found += sequence_differences(old, new)
-    report = Report(str(folder), profile, str(against) if against else None, len(new.exchanges), merge(found))
+        found += by_request(old, new)
+    merged = merge(found)
+    for difference in merged:
+        difference.level, difference.note = levels.level(
+            Finding(path=difference.bare_path, message=difference.what, rule=difference.rule)
+        )
+    report = Report(str(folder), profile, str(against) if against else None, len(new.exchanges), merged, levels.source)
     return report, inferred
 
 
@@ -99,7 +122,15 @@ def structural_vs_schemas(
             if event_type not in event_variants:
                 sources = sorted({s.source for s in samples.events.get(event_type, [])})
                 found.append(
-                    Difference(kind, "", ADDITIVE, "new event type", sources, patch=_add_branch(event_root, schema))
+                    Difference(
+                        kind,
+                        "",
+                        ADDITIVE,
+                        "new event type",
+                        sources,
+                        patch=_add_branch(event_root, schema),
+                        rule="drift.new",
+                    )
                 )
                 continue
             diffs = Comparison(docs, "schema", kind).run_many(event_variants[event_type], schema)
@@ -109,67 +140,99 @@ def structural_vs_schemas(
     return found
 
 
-def structural_vs_earlier(
-    old: Samples, old_inferred: dict[str, Any], new: Samples, new_inferred: dict[str, Any]
-) -> list[Difference]:
-    """Differences between two recording sets, by kind (a kind seen in only one set is left to the sequences)."""
-    found: list[Difference] = []
-    for kind in sorted(old_inferred.keys() & new_inferred.keys()):
-        base = Docs(documents={"earlier:": old_inferred[kind]})
-        diffs = Comparison(base, "observed", kind).run(Loc("earlier:", old_inferred[kind]), new_inferred[kind])
-        found += _with_witnesses(diffs, _samples_of(new, kind))
-    if old.events and new.events:
-        for event_type in sorted(old.events.keys() - new.events.keys()):
-            found.append(
-                Difference(EVENT + event_type, "", BREAKING, "event type gone (seen in the earlier recordings)")
-            )
-        for event_type in sorted(new.events.keys() - old.events.keys()):
-            sources = sorted({s.source for s in new.events[event_type]})
-            found.append(
-                Difference(EVENT + event_type, "", ADDITIVE, "new event type (not in the earlier recordings)", sources)
-            )
+def exchanges_by_name(samples: Samples) -> dict[str, Exchange]:
+    """The exchanges of a recording set by request name (``documented``, ``documented-stream``...)."""
+    named: dict[str, Exchange] = {}
+    for exchange in samples.exchanges:
+        named.setdefault(str(exchange.data.get("name") or exchange.path.stem.split("-", 1)[-1]), exchange)
+    return named
+
+
+def by_request(old: Samples, new: Samples) -> list[Difference]:
+    """Each request's exchange compared with the same request's earlier one; requests not recorded now, named."""
+    earlier, now = exchanges_by_name(old), exchanges_by_name(new)
+    found = [
+        Difference(
+            f"request {name}",
+            "",
+            NOTE,
+            f"not recorded this time (it is in {exchange.path.name})",
+            rule="drift.not_recorded",
+        )
+        for name, exchange in sorted(earlier.items())
+        if name not in now
+    ]
+    for name in sorted(earlier.keys() & now.keys()):
+        found += _same_request(name, earlier[name], now[name])
     return found
 
 
-def sequence_differences(old: Samples, new: Samples) -> list[Difference]:
-    """Event types gone, new or reordered between streams of the same request in both sets."""
-    earlier = {request_key(exchange.request_body): exchange for exchange, _ in old.streams}
-    found: list[Difference] = []
-    for exchange, _ in new.streams:
-        match = earlier.get(request_key(exchange.request_body))
-        if match is None:
-            continue
-        before, after = _type_sequence(match.sse or b""), _type_sequence(exchange.sse or b"")
-        sources = [exchange.path.name]
-        for event_type in dict.fromkeys(before):
-            if event_type not in after:
-                found.append(
-                    Difference(
-                        EVENT + event_type,
-                        "",
-                        BREAKING,
-                        f"event type gone from the stream (was in {match.path.name})",
-                        sources,
-                    )
-                )
-        for event_type in dict.fromkeys(after):
-            if event_type not in before:
-                found.append(Difference(EVENT + event_type, "", ADDITIVE, "new event type in the stream", sources))
-        common_before = [t for t in before if t in after]
-        common_after = [t for t in after if t in before]
-        if common_before != common_after:
-            first = next(i for i, (a, b) in enumerate(zip(common_before, common_after, strict=False)) if a != b)
-            found.append(
-                Difference(
-                    "stream",
-                    "",
-                    BREAKING,
-                    f"events reordered: {' > '.join(common_before[first : first + 3])} "
-                    f"became {' > '.join(common_after[first : first + 3])}",
-                    sources,
-                )
+def _same_request(name: str, before: Exchange, after: Exchange) -> list[Difference]:
+    sources = [after.path.name]
+    if before.status != after.status or before.is_stream != after.is_stream:
+        kind = lambda e: f"HTTP {e.status}{' (stream)' if e.is_stream else ''}"  # noqa: E731
+        return [
+            Difference(
+                "exchange",
+                "",
+                BREAKING,
+                f"{name}: {kind(before)} before, {kind(after)} now",
+                sources,
+                rule="drift.status",
             )
+        ]
+    if not after.is_stream:
+        if not isinstance(before.body, dict) or not isinstance(after.body, dict):
+            return []
+        where = "response" if 200 <= after.status < 300 else "error"
+        return _observed(where, [before.body], [after.body], sources)
+    old_events, new_events = _events_by_type(before), _events_by_type(after)
+    found: list[Difference] = []
+    for event_type in sorted(old_events.keys() & new_events.keys()):
+        found += _observed(EVENT + event_type, old_events[event_type], new_events[event_type], sources)
+    for event_type in sorted(old_events.keys() - new_events.keys()):
+        what = f"event type gone from the stream (was in {before.path.name})"
+        found.append(Difference(EVENT + event_type, "", BREAKING, what, sources, rule="drift.event_gone"))
+    for event_type in sorted(new_events.keys() - old_events.keys()):
+        found.append(
+            Difference(EVENT + event_type, "", ADDITIVE, "new event type in the stream", sources, rule="drift.new")
+        )
+    found += _reordered(before, after, sources)
     return found
+
+
+def _observed(where: str, before: list[Any], after: list[Any], sources: list[str]) -> list[Difference]:
+    """What changed between what the same request got before and now (``observed`` mode: no longer seen counts)."""
+    base = infer(before, title=f"{where} (earlier)")
+    differences = Comparison(Docs(documents={"earlier:": base}), "observed", where).run(
+        Loc("earlier:", base), infer(after, title=where)
+    )
+    for difference in differences:
+        difference.sources = list(sources)
+    return differences
+
+
+def _events_by_type(exchange: Exchange) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = {}
+    for event in stream_events((exchange.sse or b"").decode("utf-8", "replace")):
+        if isinstance(event, dict) and isinstance(event.get("type"), str):
+            grouped.setdefault(event["type"], []).append(event)
+    return grouped
+
+
+def _reordered(before: Exchange, after: Exchange, sources: list[str]) -> list[Difference]:
+    """Event types of the same request's stream that now come in another order."""
+    old_order, new_order = _type_sequence(before.sse or b""), _type_sequence(after.sse or b"")
+    common_before = [t for t in old_order if t in new_order]
+    common_after = [t for t in new_order if t in old_order]
+    if common_before == common_after:
+        return []
+    first = next(i for i, (a, b) in enumerate(zip(common_before, common_after, strict=False)) if a != b)
+    what = (
+        f"events reordered: {' > '.join(common_before[first : first + 3])} "
+        f"became {' > '.join(common_after[first : first + 3])}"
+    )
+    return [Difference("stream", "", BREAKING, what, sources, rule="drift.order")]
 
 
 def _type_sequence(sse: bytes) -> list[str]:
@@ -197,7 +260,7 @@ def validation_differences(samples: Samples, profile: str) -> list[Difference]:
 _PARSE_RULES = ("json", "unterminated", "event_name")
 
 
-def stream_violations(text: str, profile: str, *, rules_profile: str | None = None) -> list[StreamViolation]:
+def stream_violations(text: str, profile: str, *, rules_profile: str | None = None) -> list[Finding]:
     """What is wrong with a raw stream: parse problems, every schema violation of every event, broken rules.
 
     Unlike ``validate_sse`` (the first problem per event), every schema
@@ -215,7 +278,7 @@ def stream_violations(text: str, profile: str, *, rules_profile: str | None = No
     found = [v for v in validate_sse(text, profile) if v.rule in _PARSE_RULES]
     known = known_event_types(profile)
     kept: list[Any] = []
-    schema_problems: list[StreamViolation] = []
+    schema_problems: list[Finding] = []
     for event in (e for e in parsed.events if e.error is None):
         payload = event.json
         kind = payload.get("type") if isinstance(payload, dict) else None
@@ -223,7 +286,7 @@ def stream_violations(text: str, profile: str, *, rules_profile: str | None = No
             continue
         kept.append(dict(payload) if isinstance(payload, dict) else payload)
         for violation in schemas.validate(payload, "event", profile):
-            schema_problems.append(StreamViolation(event.index, kind, "schema", violation.message, violation.path))
+            schema_problems.append(stream_finding(event.index, kind, "schema", violation.message, violation.path))
     numbers = [e.json.get("sequence_number") for e in parsed.events if isinstance(e.json, dict)]
     if len(kept) < len(numbers) and numbers == list(range(len(numbers))):
         for number, payload in enumerate(kept):
@@ -257,7 +320,9 @@ def _classified(where: str, violation: Any, source: str) -> Difference:
     path = re.sub(r"/\d+(?=/|$)", "/*", getattr(violation, "path", ""))
     message = getattr(violation, "message", str(violation))
     if keyword in _ADDITIVE_KEYWORDS:
-        return Difference(where, path, ADDITIVE, f"{_ADDITIVE_KEYWORDS[keyword]} ({message})", [source])
+        return Difference(
+            where, path, ADDITIVE, f"{_ADDITIVE_KEYWORDS[keyword]} ({message})", [source], rule="drift.new"
+        )
     label = _BREAKING_KEYWORDS.get(keyword, "violates the schema")
     return Difference(where, path, BREAKING, f"{label} ({message})" if label != message else label, [source])
 
@@ -270,18 +335,22 @@ _STREAM_MESSAGES = (
 )
 
 
-def _classified_stream(violation: StreamViolation, source: str) -> Difference:
+def _classified_stream(violation: Finding, source: str) -> Difference:
     """A stream violation on its event type: schema failures as for bodies, broken stream rules (order) breaking."""
     where = EVENT + violation.event_type if violation.event_type else "stream"
     path = re.sub(r"/\d+(?=/|$)", "/*", violation.path)
     if violation.rule == "schema":
         for text, cls, label in _STREAM_MESSAGES:
             if text in violation.message:
-                return Difference(
-                    where, path, cls, f"{label} ({violation.message})" if text != violation.message else label, [source]
-                )
+                what = f"{label} ({violation.message})" if text != violation.message else label
+                return Difference(where, path, cls, what, [source], rule="drift.new" if cls == ADDITIVE else "schema")
         return Difference(where, path, BREAKING, f"violates the schema ({violation.message})", [source])
-    return Difference(where, path, BREAKING, f"stream rule {violation.rule}: {violation.message}", [source])
+    what = f"stream rule {violation.rule}: {violation.message}"
+    return Difference(where, path, BREAKING, what, [source], rule=f"stream.{violation.rule}")
+
+
+#: What an earlier recording of the same request shows that the schema says too, when it does.
+_SAME_AS_SCHEMA = frozenset({"drift.type_changed", "drift.gone", "drift.null"})
 
 
 def merge(found: list[Difference]) -> list[Difference]:
@@ -296,11 +365,14 @@ def merge(found: list[Difference]) -> list[Difference]:
         for d in found
         if d.cls == ADDITIVE and (d.path.endswith("]") or "new event type" in d.what)
     }
+    schema_failures = {(d.where, d.bare_path) for d in found if d.rule == "schema"}
     for difference in found:
+        if difference.rule in _SAME_AS_SCHEMA and (difference.where, difference.bare_path) in schema_failures:
+            continue  # the same fact, already named by the schema
         union_failure = any(word in difference.what for word in ("anyOf", "oneOf", "matches none"))
         if difference.cls == BREAKING and union_failure and (difference.where, difference.bare_path) in new_variants:
             continue
-        key = (difference.where, difference.bare_path, difference.cls)
+        key = (difference.where, difference.bare_path, difference.rule)
         if key in merged:
             kept = merged[key]
             kept.sources = sorted(set(kept.sources) | set(difference.sources))
@@ -312,6 +384,7 @@ def merge(found: list[Difference]) -> list[Difference]:
                 difference.what,
                 sorted(set(difference.sources)),
                 difference.patch,
+                rule=difference.rule,
             )
     order = {cls: i for i, cls in enumerate(CLASSES)}
     return sorted(merged.values(), key=lambda d: (order[d.cls], d.where != "response", d.where, d.bare_path))

@@ -16,6 +16,7 @@ pytest-profiling, and two definitions of one option make pytest refuse to start.
 | ``--contract-models a,b`` | ``CONTRACT_MODELS`` | what ``GET /v1/models`` lists, else ``qwen3.6-plus`` |
 | ``--contract-hypothesis-profile mock|live|nightly`` | ``CONTRACT_HYPOTHESIS_PROFILE`` | live over HTTP, else mock |
 | ``--contract-app module:factory`` | | ``mockserver:create_app`` |
+| ``--contract-levels FILE`` | ``CONTRACT_LEVELS`` | ``schemas/levels.json`` alone |
 
 A live target without a key is not an option error: the preflight
 (:mod:`contract_tests.preflight`) reports it, with the other ways a target
@@ -112,6 +113,16 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="MODULE:FACTORY",
         help="check this WSGI app (or app factory) in-process instead of the mock",
     )
+    group.addoption(
+        "--contract-levels",
+        dest="contract_levels",
+        default=None,
+        metavar="FILE",
+        help=(
+            "a levels file (rule -> violation|observation, overrides per JSON path, known issues with an expiry "
+            "date) merged over schemas/levels.json; env CONTRACT_LEVELS"
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -128,6 +139,8 @@ class ContractOptions:
     api_key_source: str | None = None
     #: What supplied the base URL (``--contract-base-url``, ``CONTRACT_BASE_URL``, ``OPENAI_BASE_URL``).
     base_url_source: str | None = None
+    #: A levels file merged over ``schemas/levels.json`` (``--contract-levels``, ``CONTRACT_LEVELS``).
+    levels: str | None = None
 
     @property
     def live(self) -> bool:
@@ -178,6 +191,7 @@ class ContractOptions:
             app=config.getoption("contract_app"),
             api_key_source=api_key_source if api_key else None,
             base_url_source=base_url_source if base_url else None,
+            levels=_first(config.getoption("contract_levels"), "", ("CONTRACT_LEVELS",))[0],
         )
 
 

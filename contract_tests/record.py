@@ -35,18 +35,15 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from schemas.recording import BLOCK_END, EXCHANGE_GLOB, FORMAT, block_type, split_blocks
+from schemas.secrets import SENSITIVE_HEADERS, SecretMasker
 
 from . import examples
 
 REDACTED = "[REDACTED]"
-#: Request or response headers whose value is a credential.
-SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"})
 #: Response headers worth keeping; everything else (dates, servers, cookies) is noise or secret.
 KEPT_RESPONSE_HEADERS = re.compile(
     r"^(content-type|retry-after|x-ratelimit-.*|.*request-id|x-should-retry)$", re.IGNORECASE
 )
-#: A run of this many characters of a secret is redacted wherever it appears.
-WINDOW = 10
 #: The checkout's root. What ``record`` sends by default is package data (:mod:`contract_tests.examples`),
 #: never read from here, so that a non-editable install records the same.
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,51 +52,17 @@ RECORDING_FILE = re.compile(r"^(index\.json|\d{3}-.+\.(json|sse))$")
 KEY_ENV_VARS = ("CONTRACT_API_KEY", "OPENAI_API_KEY")
 
 
-class Redactor:
-    """Replaces secrets, and any run of ``WINDOW`` or more of their characters, with ``[REDACTED]``."""
+class Redactor(SecretMasker):
+    """The kit's secret masker (:class:`schemas.secrets.SecretMasker`) writing ``[REDACTED]``, plus header filtering.
 
-    def __init__(self, secrets: Iterable[str] = ()):
-        self._whole: set[str] = set()
-        self._cores: set[str] = set()
-        self._windows: set[str] = set()
-        for secret in secrets:
-            self.add(secret)
+    Its rules keep a recording intact: credential headers and whole secret
+    values are replaced whatever their length, but only a key-length secret
+    (16 characters and more) is hunted inside longer text, so recording with
+    ``--api-key sk-x`` leaves every ``x`` of every body alone.
+    """
 
-    def add(self, secret: str | None) -> None:
-        """Treat ``secret`` (and its forms without ``Bearer ``/``sk-``, and JSON-escaped) as secret."""
-        value = (secret or "").strip()
-        if value[:7].lower() == "bearer ":
-            value = value[7:].strip()
-        if len(value) < 4:
-            return
-        core = value.removeprefix("sk-")
-        for form in {value, core}:
-            self._whole.update({form, json.dumps(form)[1:-1]})
-        if len(core) >= WINDOW:
-            self._cores.add(core)
-            self._windows.update(core[i : i + WINDOW] for i in range(len(core) - WINDOW + 1))
-
-    def text(self, text: str) -> str:
-        for whole in sorted(self._whole, key=len, reverse=True):
-            text = text.replace(whole, REDACTED)
-        return self._redact_windows(text) if self._windows else text
-
-    def _redact_windows(self, text: str) -> str:
-        out, i, n = [], 0, len(text)
-        while i < n:
-            if text[i : i + WINDOW] in self._windows:
-                j = i + WINDOW
-                while j < n and any(text[i : j + 1] in core for core in self._cores):
-                    j += 1
-                out.append(REDACTED)
-                i = j
-            else:
-                out.append(text[i])
-                i += 1
-        return "".join(out)
-
-    def bytes(self, data: bytes) -> bytes:
-        return self.text(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+    def __init__(self, secrets: Iterable[str | None] = ()):
+        super().__init__(list(secrets), replacement=REDACTED)
 
     def headers(self, headers: Iterable[tuple[str, str]], keep: re.Pattern[str] | None = None) -> dict[str, str]:
         """Lower-cased headers (only those ``keep`` matches, if given), credentials replaced."""
@@ -108,7 +71,7 @@ class Redactor:
             name = name.lower()
             if keep is not None and not keep.match(name):
                 continue
-            out[name] = REDACTED if name in SENSITIVE_HEADERS else self.text(value)
+            out[name] = self.header(name, value)
         return out
 
 
@@ -147,8 +110,7 @@ class Recorder:
     def begin(self, request: httpx.Request, name: str) -> _Capture:
         for header in SENSITIVE_HEADERS:  # learn any credential sent, even one nobody told us about
             for value in request.headers.get_list(header):
-                if len(value.strip()) >= 8:
-                    self.redactor.add(value)
+                self.redactor.add(value)
         with self._lock:
             number, self._next = self._next, self._next + 1
         return _Capture(number, _slug(name), request, time.perf_counter())

@@ -1,10 +1,11 @@
 """How a broken rule reads: the findings, then the request in a form that sends it again.
 
 The API key must never reach a terminal, a JUnit file or a CI log, so
-everything printed passes through :func:`mask`, which replaces the key, and
-any run of ten or more of its characters (a target echoing part of it), by
-``sk-***``. A reproduction still runs as pasted: the curl command reads the
-key from the environment (``-H "Authorization: Bearer $CONTRACT_API_KEY"``,
+everything printed passes through :func:`mask` (the kit's one secret masker,
+``schemas.secrets.SecretMasker``), which replaces the key, and any run of ten
+or more of its characters (a target echoing part of it), by ``sk-***``.
+A reproduction still runs as pasted: the curl command reads the key from the
+environment (``-H "Authorization: Bearer $CONTRACT_API_KEY"``,
 or whichever variable supplied it), so it never holds the key and needs no
 editing. A request answered by the mock in-process comes as JSON with the
 ``python -m mockserver`` command (the run's profile and key) that serves the
@@ -19,56 +20,22 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from schemas.secrets import SecretMasker
+
 if TYPE_CHECKING:
-    from .checks import Finding
+    from schemas.findings import Finding
+
     from .target import Reply, Sent
 
 MASK = "sk-***"
-#: Shortest run of the key's characters that counts as a leak.
-LEAK_RUN = 10
 #: Longest request body shown as JSON (the curl always carries the whole body, so that it runs as pasted).
 MAX_BODY = 64 * 1024
 
 
 def mask(text: str, secrets: str | Iterable[str] | None) -> str:
-    """``text`` with every secret, and every run of ``LEAK_RUN`` of its characters, masked."""
-    if isinstance(secrets, str) or secrets is None:
-        secrets = [secrets or ""]
-    for secret in secrets:
-        if len(secret) < LEAK_RUN:
-            if secret:
-                text = text.replace(secret, MASK)
-            continue
-        text = text.replace(secret, MASK)
-        if _has_run(text, secret):
-            text = _mask_runs(text, secret)
-    return text
-
-
-def _has_run(text: str, secret: str) -> bool:
-    return any(secret[i : i + LEAK_RUN] in text for i in range(len(secret) - LEAK_RUN + 1))
-
-
-def _mask_runs(text: str, secret: str) -> str:
-    """Mask every span of ``text`` covered by a ``LEAK_RUN``-long window of ``secret``."""
-    covered = [False] * len(text)
-    for i in range(len(secret) - LEAK_RUN + 1):
-        window = secret[i : i + LEAK_RUN]
-        start = text.find(window)
-        while start != -1:
-            for j in range(start, start + LEAK_RUN):
-                covered[j] = True
-            start = text.find(window, start + 1)
-    out, index = [], 0
-    while index < len(text):
-        if covered[index]:
-            while index < len(text) and covered[index]:
-                index += 1
-            out.append(MASK)
-        else:
-            out.append(text[index])
-            index += 1
-    return "".join(out)
+    """``text`` with every secret masked as ``sk-***`` by the kit's one masker (:mod:`schemas.secrets`):
+    whole values always, a key-length secret (and any run of ten or more of its characters) anywhere."""
+    return SecretMasker(secrets, replacement=MASK).text(text)
 
 
 def as_curl(sent: Sent, secrets: Sequence[str] = ()) -> str:
@@ -113,12 +80,18 @@ def _body_arguments(body: bytes) -> list[str]:
     return ["--data-binary", f"$'{escaped}'"]
 
 
+def describe(finding: Finding) -> str:
+    """``[rule] /json/pointer: message``, how a finding reads in a report."""
+    note = f" ({finding.note})" if finding.note else ""
+    return f"[{finding.rule}] {finding.path or '/'}: {finding.message}{note}"
+
+
 def failure_report(
     what: str, profile: str, findings: Sequence[Finding], reply: Reply | None, secrets: Sequence[str] = ()
 ) -> str:
     """The text of a failed contract test: what broke, where, and how to send it again."""
     lines = [f"{what}: {len(findings)} contract violation(s) ({profile} profile)"]
-    lines += [f"  {finding}" for finding in findings]
+    lines += [f"  {describe(finding)}" for finding in findings]
     if reply is not None and reply.sent is not None:
         lines += ["", *reproduction(reply.sent, reply.status, secrets)]
         if reply.status >= 400 or not (reply.is_json or reply.sent.stream):

@@ -14,17 +14,18 @@ import importlib
 import inspect
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from schemas.behaviour import Behaviour, behaviour
+from schemas.findings import Finding
+from schemas.levels import Levels, LevelsError, default_levels, load_levels
 
 from . import checks
 from .budget import RequestBudget
-from .checks import Finding
 from .options import DEFAULT_MODEL, ContractOptions
 from .preflight import preflight_for_run
 from .reproduce import failure_report
@@ -83,11 +84,35 @@ def _generalised(pointer: str) -> str:
 
 
 @dataclass
+class Reported:
+    """Findings that did not fail the run (observations, known issues), kept for the end-of-run summary."""
+
+    findings: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
+
+    def add(self, found: Sequence[Finding], what: str) -> None:
+        for f in found:
+            self.findings[(f.level, f.rule, _generalised(f.path), f.note or f.message[:160])] += 1
+
+
+@dataclass
 class ContractSession:
     options: ContractOptions
     target: Target
     models: tuple[str, ...]
     compat: CompatTally = field(default_factory=CompatTally)
+    levels: Levels = field(default_factory=default_levels)
+    reported: Reported = field(default_factory=Reported)
+
+    def __post_init__(self) -> None:
+        """The levels in force: the user's ``--contract-levels`` file over the default; ``--strict-openai``
+        makes deviations from OpenAI violations."""
+        try:
+            levels = load_levels(self.options.levels)
+        except LevelsError as exc:
+            raise pytest.UsageError(f"--contract-levels: {exc}") from None
+        if self.options.strict_openai:
+            levels = replace(levels, rules={**levels.rules, "openai_compat": "violation"})
+        self.levels = levels
 
     @property
     def profile(self) -> str:
@@ -117,9 +142,16 @@ class ContractSession:
     # --- turning findings into failures -----------------------------------------------------------
 
     def expect(self, findings: Sequence[Finding], reply: Reply | None, what: str) -> None:
-        """Fail the test with every finding and the request as curl (key masked)."""
-        if findings:
-            pytest.fail(failure_report(what, self.profile, findings, reply, self.target.secrets), pytrace=False)
+        """Fail the test with every violation and the request as curl (key masked).
+
+        Each finding gets its level from the levels file (``--contract-levels``):
+        observations and known issues are kept for the summary and fail nothing.
+        """
+        levelled = [self.levels.apply(f) for f in findings]
+        failing = [f for f in levelled if f.fails]
+        self.reported.add([f for f in levelled if not f.fails], what)
+        if failing:
+            pytest.fail(failure_report(what, self.profile, failing, reply, self.target.secrets), pytrace=False)
 
     def expect_reply(self, request: dict[str, Any], reply: Reply, what: str) -> dict[str, Any]:
         """A valid request's reply: 200, the profile's schema, the invariants; tally OpenAI deviations."""
@@ -208,14 +240,9 @@ def in_process_app(options: ContractOptions) -> Any:
     if hasattr(found, "wsgi_app") or not callable(found):
         return found  # an app object, not a factory
     parameters = inspect.signature(found).parameters
-    # serve_stored_routes: the suite's stateful checks still retrieve stored responses in the gateway profile
-    # (where the mock now answers them with the gateway's NoRoute 404 unless asked to serve them).
-    offered = {
-        "profile": options.profile,
-        "api_keys": [options.api_key],
-        "log_requests": False,
-        "serve_stored_routes": True,
-    }
+    # The mock as the profile's target routes: in the gateway profile the stored-response routes answer
+    # new-api's NoRoute 404, which the suite's stateful checks expect there.
+    offered = {"profile": options.profile, "api_keys": [options.api_key], "log_requests": False}
     if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
         offered = {k: v for k, v in offered.items() if k in parameters}
     return found(**offered)

@@ -1,4 +1,4 @@
-"""The end-of-run summary: what was checked, how many requests it cost, and OpenAI compatibility.
+"""The end-of-run summary: what was checked, how many requests it cost, observations, and OpenAI compatibility.
 
 Gateway replies are also validated against the openai profile; the
 deviations are tallied here and printed, not failed (``--contract-strict-openai``
@@ -19,7 +19,22 @@ def summary_lines(session: ContractSession) -> list[str]:
     where = options.base_url if options.live else f"in-process ({options.app or 'the mock'})"
     lines = [f"target: {where}, {options.profile} profile, models: {', '.join(session.models)}"]
     lines.append(spent_line(target.requests.state()) if target.requests else f"requests: {target.used}")
+    lines += reported_lines(session)
     lines += compatibility_lines(session)
+    return lines
+
+
+def reported_lines(session: ContractSession) -> list[str]:
+    """Observations and known issues: reported, never failed (levels: ``session.levels.source``)."""
+    tally = session.reported.findings
+    if not tally:
+        return [f"levels: {session.levels.source}; no observations"]
+    lines = [f"levels: {session.levels.source}"]
+    for level, title in (("known", "known issues (not failed until their date)"), ("observation", "observations")):
+        entries = sorted((key, count) for key, count in tally.items() if key[0] == level)
+        if entries:
+            lines.append(f"{title}:")
+            lines += [f"  [{rule}] {path or '/'}: {what}  ({count}x)" for (_, rule, path, what), count in entries]
     return lines
 
 

@@ -30,7 +30,7 @@ def test_max_output_tokens_caps_the_reply(contract: ContractSession) -> None:
     if body.get("status") == "completed" and (body.get("usage") or {}).get("output_tokens", 0) >= 16:
         contract.expect(
             [
-                checks.Finding(
+                checks.finding(
                     "token_limit",
                     "/status",
                     "a reply that used the whole budget of 16 tokens is 'completed', not 'incomplete'",
@@ -55,7 +55,7 @@ def test_max_tokens_takes_the_profiles_effect(contract: ContractSession) -> None
     if effect == "ignored" and isinstance(produced, int) and produced <= 16:
         contract.expect(
             [
-                checks.Finding(
+                checks.finding(
                     "max_tokens_effect",
                     "/usage/output_tokens",
                     f"{produced} output tokens for a long answer: capped by max_tokens=16, "

@@ -5,16 +5,20 @@ depth, a value out of range or outside its enum, ``model`` or ``input``
 missing, an unknown parameter), plus bytes that are no JSON object at all.
 The status and ``error.type`` must be the profile's for that kind of failure
 (``schemas/profiles.json``); the live gateway is known to answer a body
-without ``input`` with a 500, which is reported as a violation.
+without ``input`` with a 500, which is reported as a violation (list it as a
+known issue in a levels file to keep a nightly run green on it). An unknown
+parameter is bad input only where the profile says so: the gateway's
+upstream documents that it ignores parameters it does not list.
 """
 
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from hypothesis import given
 
-from . import strategies
+from . import checks, strategies
 from .session import ContractSession
 
 
@@ -63,5 +67,38 @@ def test_an_unknown_previous_response_id_is_a_4xx(contract: ContractSession) -> 
 
 
 def test_an_unknown_response_id_is_a_404(contract: ContractSession) -> None:
-    reply = contract.target.get(f"/responses/resp_{secrets.token_hex(12)}")
+    """404: the profile's ``not_found``, or at the gateway new-api's NoRoute (it does not route GET at all)."""
+    path = f"/responses/resp_{secrets.token_hex(12)}"
+    reply = contract.target.get(path)
+    full_path = urlsplit(contract.target.base_url).path.rstrip("/") + path
+    if contract.behaviour.unrouted is not None and reply.status != 200:
+        unrouted = checks.unrouted(reply, contract.profile, "GET", full_path)
+        if not unrouted:
+            return
     contract.expect_error(reply, "GET an unknown response", "not_found")
+
+
+def test_unknown_and_unsupported_parameters_are_ignored_where_the_profile_says_so(contract: ContractSession) -> None:
+    """The upstream processes only the parameters it documents and ignores the rest (``background`` among them,
+    answered synchronously): at the gateway such a request gets an ordinary reply; at OpenAI a 400."""
+    names = ["x_unknown_option", "background"]
+    request = {"model": contract.model, "input": "你好", "x_unknown_option": 1, "background": True}
+    reply = contract.target.create(request)
+    if not contract.behaviour.ignores_unknown_parameters:
+        contract.expect_error(reply, "unknown parameter", "unknown_parameter")
+        return
+    contract.expect(checks.unknown_parameters_accepted(reply, contract.profile, names), reply, "unknown parameters")
+    body = contract.expect_reply(request, reply, "unknown parameters")
+    if body.get("background") is True:
+        contract.expect(
+            [
+                checks.finding(
+                    "status_consistency",
+                    "/background",
+                    "background: true was answered, but the reply "
+                    "says background: true; the gateway answers synchronously and says false",
+                )
+            ],
+            reply,
+            "background: true",
+        )

@@ -101,6 +101,8 @@ class MockConfig:
     replay_dir: Path | None = None
     #: Replay pacing divided by this (``--replay-speed``): 1 as recorded, 0 at once.
     replay_speed: float = 1.0
+    #: With ``replay_dir`` (``--replay-strict``): a request no recording matches is a 400, not a generated reply.
+    replay_strict: bool = False
     #: Serve ``GET``/``DELETE /v1/responses/{id}`` and ``input_items`` in the gateway profile too
     #: (``--serve-stored-routes``), for apps that also talk to the upstream directly. The gateway itself
     #: answers them with its NoRoute 404; the openai profile always serves them.
@@ -153,6 +155,8 @@ class MockConfig:
             raise ConfigError(f"scenarios_dir: {self.scenarios_dir}: no such folder")
         if self.replay_dir is not None and not Path(self.replay_dir).is_dir():
             raise ConfigError(f"replay_dir: {self.replay_dir}: no such recording folder")
+        if self.replay_strict and self.replay_dir is None:
+            raise ConfigError("replay_strict: goes only with replay_dir (--replay DIR)")
         if not 0 <= self.replay_speed < float("inf"):
             raise ConfigError(f"replay_speed: must not be negative (0 replays at once), got {self.replay_speed}")
         for spec in self.api_keys:

@@ -17,6 +17,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from .endpoints import NoRoute, is_served, no_route_answer
 from .loader import PROFILES, SCHEMA_ROOT, read_json
 from .validation import to_pointer
 
@@ -48,9 +49,45 @@ class Behaviour:
     usage_extensions: tuple[str, ...] = ()
     #: ``error.code`` of a Response that fails after HTTP 200, and of a stream's ``error`` event.
     failed_response_code: str = field(default="", repr=False)
+    ignored_parameters: tuple[str, ...] = ()
+    #: How the profile answers a ``/v1`` route it does not serve (``endpoints.json``); None: it serves every route.
+    unrouted: NoRoute | None = field(default=None, repr=False)
 
     def failure(self, name: str) -> Failure:
         return self.failures[name]
+
+    @property
+    def ignores_unknown_parameters(self) -> bool:
+        """Whether an unknown request parameter is accepted and ignored (gateway) rather than a 400 (OpenAI)."""
+        return self.fields.get("unknown_parameters") == "ignored"
+
+    def serves(self, method: str, path: str) -> bool:
+        """Whether the profile's gateway routes ``method path`` (``/v1/...``); True when the profile lists no routes."""
+        if self.unrouted is None:
+            return True
+        return is_served(self.profile, method, path)
+
+    def unrouted_body(self, method: str, path: str) -> tuple[int, dict[str, Any]] | None:
+        """The status and body a gateway answers for a ``/v1`` route it does not serve (new-api's NoRoute,
+        before authentication, no request id), or None when the profile serves it."""
+        if self.serves(method, path):
+            return None
+        return self.unrouted.status, self.unrouted.error_body(method.upper(), path)
+
+    def ignored_in(self, request: dict[str, Any]) -> list[str]:
+        """The top-level parameters of ``request`` this profile accepts but gives no effect, in request order.
+
+        Those the request schema does not know (when the profile ignores
+        unknown parameters) and those ``profiles.json`` lists as ignored.
+        """
+        from .loader import _load
+
+        known = set(_load("request", self.profile).get("properties", {}))
+        return [
+            name
+            for name in request
+            if name in self.ignored_parameters or (self.ignores_unknown_parameters and name not in known)
+        ]
 
     def error_body(
         self, name: str, *, request_id: str, param: str | None = None, **values: Any
@@ -103,6 +140,8 @@ def behaviour(profile: str) -> Behaviour:
         id_prefixes=dict(data["id_prefixes"]),
         usage_extensions=tuple(data["usage_extensions"]),
         failed_response_code=data["failed_response_code"],
+        ignored_parameters=tuple(data.get("ignored_parameters", ())),
+        unrouted=no_route_answer(profile),
     )
 
 

@@ -20,6 +20,9 @@ JSON Schema 2020-12 as it stands.
   not registered formats.
 * The document is full of OpenAI's prose (descriptions, examples, SDK
   hints); none of it is copied: only validation keywords survive.
+* The spec is stricter than the real API (``NOT_REQUIRED``): fields the API
+  defaults in requests and fields OpenAI's own examples leave out of replies
+  are not required, and every optional property may be ``null``.
 
 The output is deterministic: the same spec gives byte-identical files.
 """
@@ -485,15 +488,109 @@ def _refs_in(node: Any) -> Iterator[str]:
             yield from _refs_in(value)
 
 
+# --- step 3: what the real API accepts and sends -----------------------------
+
+#: Fields the spec lists as required that the real API does without, per component. Requests: fields the API
+#: defaults (a function tool's ``strict``: LangChain's ``bind_tools`` and agent frameworks omit it and OpenAI
+#: accepts that; an input image's ``detail``: ``auto`` by default). Replies: fields OpenAI's own documented
+#: examples (``x-oaiMeta``) leave out, which the openai SDK then reads as None. A profile that refuses what
+#: the real service accepts, or what it sends, is wrong.
+NOT_REQUIRED: dict[str, tuple[str, ...]] = {
+    "FunctionTool": ("strict",),
+    "InputImageContent": ("detail",),
+    "OutputTextContent": ("logprobs",),
+    "ResponseTextDeltaEvent": ("logprobs",),
+    "ResponseTextDoneEvent": ("logprobs",),
+    "WebSearchToolCall": ("action",),
+    "ResponseUsage": ("input_tokens_details",),
+}
+#: Stream events whose documented examples leave ``sequence_number`` out (the SDK tolerates it).
+EVENTS_WITHOUT_SEQUENCE_NUMBER = "Event"
+
+
+def relaxed(source: dict[str, Schema]) -> dict[str, Schema]:
+    """The spec's components with ``NOT_REQUIRED`` (and events' ``sequence_number``) no longer required."""
+    out = copy.deepcopy(source)
+    for name, schema in out.items():
+        dropped = set(NOT_REQUIRED.get(name, ()))
+        if name.endswith(EVENTS_WITHOUT_SEQUENCE_NUMBER):
+            dropped.add("sequence_number")
+        for node in [schema, *schema.get("allOf", [])] if isinstance(schema, dict) else []:
+            if isinstance(node, dict) and dropped & set(node.get("required", [])):
+                node["required"] = [r for r in node["required"] if r not in dropped]
+    return out
+
+
+def nullable_optional(defs: dict[str, Schema]) -> dict[str, Schema]:
+    """Every optional property may be ``null`` (clients, the openai SDK included, treat null and absent alike;
+    OpenAI's own examples send ``"user": null``). A property an ``allOf`` sibling requires stays as it is."""
+    required_by_siblings: dict[str, set[str]] = {}
+
+    def required_of(node: Schema) -> set[str]:
+        if isinstance(node, dict) and "$ref" in node:
+            node = defs.get(node["$ref"].removeprefix(DEFS_REF_PREFIX), {})
+        return set(node.get("required", [])) if isinstance(node, dict) else set()
+
+    def collect(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("allOf"), list):
+                together = required_of(node).union(*(required_of(m) for m in node["allOf"]))
+                for member in node["allOf"]:
+                    if isinstance(member, dict) and "$ref" in member:
+                        key = member["$ref"].removeprefix(DEFS_REF_PREFIX)
+                        required_by_siblings.setdefault(key, set()).update(together)
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(defs)
+
+    def visit(node: Any, kept: set[str]) -> Any:
+        if isinstance(node, list):
+            return [visit(v, set()) for v in node]
+        if not isinstance(node, dict):
+            return node
+        together = kept | set(node.get("required", []))
+        if isinstance(node.get("allOf"), list):
+            together = together.union(*(required_of(m) for m in node["allOf"]))
+        out = {}
+        for key, value in node.items():
+            if key == "properties" and isinstance(value, dict):
+                out[key] = {
+                    name: visit(sub, set()) if name in together or name == "type" else _or_null(visit(sub, set()))
+                    for name, sub in value.items()
+                }
+            elif key == "allOf":
+                out[key] = [visit(m, together) for m in value]
+            else:
+                out[key] = visit(value, set())
+        return out
+
+    return {name: visit(schema, required_by_siblings.get(name, set())) for name, schema in defs.items()}
+
+
+def _or_null(schema: Schema) -> Schema:
+    if schema is True or not isinstance(schema, dict):
+        return schema
+    kind = schema.get("type")
+    if isinstance(kind, (str, list)) and "$ref" not in schema and "const" not in schema:
+        return _make_nullable(copy.deepcopy(schema))
+    if any(isinstance(b, dict) and b.get("type") == "null" for b in schema.get("anyOf", [])):
+        return schema
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
 def components_document(spec: dict[str, Any], *, dispatch: bool = True) -> tuple[dict[str, Any], UnionLog]:
     """The ``$defs`` document every entry file points into, and what became of each union.
 
     ``dispatch=False`` gives the same document with plain ``anyOf`` unions (for tests).
     """
-    source = spec["components"]["schemas"]
+    source = relaxed(spec["components"]["schemas"])
     cleaned = {name: clean(schema, name) for name, schema in source.items()}
     translator = UnionTranslator(cleaned, dispatch=dispatch)
-    translated = {name: translator.rewrite(schema, name) for name, schema in cleaned.items()}
+    translated = nullable_optional({name: translator.rewrite(schema, name) for name, schema in cleaned.items()})
     keep = reachable(translated, (component for component, _ in ENTRY_POINTS.values()))
     translator.log.keep_only(keep)
     document = {
@@ -542,6 +639,7 @@ def request_document(spec: dict[str, Any], known_parameters: list[str]) -> dict[
     )
     document["required"] = ["model", "input"]
     properties: dict[str, Any] = {name: True for name in known_parameters}
+    properties.update({name: {"not": {"type": "null"}} for name in document["required"]})  # required: not null
     properties["max_tokens"] = {"type": ["integer", "null"], "minimum": 1}
     document["properties"] = dict(sorted(properties.items()))
     document["additionalProperties"] = False

@@ -37,6 +37,18 @@ def served_routes(profile: str) -> tuple[str, ...]:
     return tuple(_data()["routes"][profile]["served"])
 
 
+def is_served(profile: str, method: str, path: str) -> bool:
+    """Whether ``profile`` routes ``method path`` (a concrete ``/v1/...`` path; ``{param}`` segments match any one)."""
+    wanted = f"{method.upper()} {path}".split("/")
+    for route in served_routes(profile):
+        parts = route.split("/")
+        if len(parts) == len(wanted) and all(
+            p == w or (p.startswith("{") and p.endswith("}") and w) for p, w in zip(parts, wanted, strict=True)
+        ):
+            return True
+    return False
+
+
 def stored_routes() -> tuple[str, ...]:
     """The stored-response routes (retrieve, delete, input items), as ``"METHOD /path/{param}"``."""
     return tuple(_data()["stored_routes"])
@@ -50,11 +62,14 @@ class NoRoute:
     content_type: str
     error: dict[str, str]
 
+    def error_body(self, method: str, path: str) -> dict[str, Any]:
+        """The body for ``method path`` as JSON data: ``{"error": {...}}`` with the method and path filled in."""
+        return {"error": {k: v.format(method=method, path=path) for k, v in self.error.items()}}
+
     def body(self, method: str, path: str) -> bytes:
         """The body for ``method path``, encoded as Go's ``encoding/json`` does: keys sorted, no spaces,
         ``<``, ``>``, ``&``, U+2028 and U+2029 escaped, no trailing newline."""
-        error = {k: v.format(method=method, path=path) for k, v in self.error.items()}
-        text = json.dumps({"error": error}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps(self.error_body(method, path), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         for char, escape in _GO_ESCAPES.items():
             text = text.replace(char, escape)
         return text.encode("utf-8")

@@ -9,12 +9,17 @@ this module instead of restating them.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .loader import DEFAULT_PROFILE
+from .findings import Finding, stream_finding
+from .loader import DEFAULT_PROFILE, _load, registry, schema_uri
+
+if TYPE_CHECKING:
+    from .levels import Levels
 from .validation import validate
 
 LIFECYCLE = (
@@ -57,19 +62,8 @@ class SSEEvent:
     error: str | None = None
 
 
-@dataclass(frozen=True)
-class StreamViolation:
-    """One broken stream rule, at event ``index`` (-1: the stream as a whole)."""
-
-    index: int
-    event_type: str | None
-    rule: str
-    message: str
-    path: str = ""
-
-    def __str__(self) -> str:
-        where = f"event #{self.index} ({self.event_type})" if self.index >= 0 else "stream"
-        return f"{where}{' ' + self.path if self.path else ''}: {self.rule}: {self.message}"
+#: Stream findings are :class:`~schemas.findings.Finding` objects with ``index`` and ``event_type`` set.
+StreamViolation = Finding
 
 
 @dataclass
@@ -125,13 +119,13 @@ def _dispatch(parsed: ParsedStream, name: str | None, data: list[str], line: int
     parsed.events.append(event)
 
 
-def validate_sse(text: str | bytes, profile: str = DEFAULT_PROFILE) -> list[StreamViolation]:
-    """Parse a raw stream and check it; parse problems are violations too."""
+def validate_sse(text: str | bytes, profile: str = DEFAULT_PROFILE, levels: Levels | None = None) -> list[Finding]:
+    """Parse a raw stream and check it; parse problems are findings too (each with its level)."""
     parsed = parse_sse(text)
-    problems = [StreamViolation(e.index, e.event, "json", e.error) for e in parsed.events if e.error]
+    problems = [stream_finding(e.index, e.event, "json", e.error) for e in parsed.events if e.error]
     if parsed.unterminated is not None:
         problems.append(
-            StreamViolation(
+            stream_finding(
                 len(parsed.events), None, "unterminated", "the last event has no blank line after it; clients drop it"
             )
         )
@@ -143,26 +137,34 @@ def validate_sse(text: str | bytes, profile: str = DEFAULT_PROFILE) -> list[Stre
             and event.event != event.json.get("type")
         ):
             problems.append(
-                StreamViolation(
+                stream_finding(
                     event.index,
-                    event.json.get("type"),
+                    _type_of(event.json),
                     "event_name",
                     f"'event: {event.event}' does not match the JSON type",
                 )
             )
     events = [e.json for e in parsed.events if e.error is None]
-    return problems + validate_stream(events, profile)
+    return _levelled(problems + _checked(events, profile), levels)
 
 
-def first_violation(events: list[dict[str, Any]], profile: str = DEFAULT_PROFILE) -> StreamViolation | None:
-    found = validate_stream(events, profile)
+def first_violation(events: list[dict[str, Any]], profile: str = DEFAULT_PROFILE) -> Finding | None:
+    found = [f for f in validate_stream(events, profile) if f.fails]
     return found[0] if found else None
 
 
 def validate_stream(
-    events: Iterable[dict[str, Any] | SSEEvent], profile: str = DEFAULT_PROFILE
-) -> list[StreamViolation]:
-    """Every broken rule in a sequence of parsed events (the first per event)."""
+    events: Iterable[dict[str, Any] | SSEEvent], profile: str = DEFAULT_PROFILE, levels: Levels | None = None
+) -> list[Finding]:
+    """Every broken rule in a sequence of parsed events (the first per event), each with its level.
+
+    The level of a stream rule is that of ``stream.<rule>`` in the levels
+    file (default ``schemas/levels.json``).
+    """
+    return _levelled(_checked(events, profile), levels)
+
+
+def _checked(events: Iterable[Any], profile: str) -> list[Finding]:
     checker = _StreamChecker(profile)
     for index, event in enumerate(events):
         payload = event.json if isinstance(event, SSEEvent) else event
@@ -173,10 +175,46 @@ def validate_stream(
     return checker.violations
 
 
+def _levelled(found: list[Finding], levels: Levels | None) -> list[Finding]:
+    from .levels import default_levels
+
+    return (levels or default_levels()).apply_all(found, rule_prefix="stream.")
+
+
+def _type_of(event: Any) -> str | None:
+    kind = event.get("type") if isinstance(event, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+@functools.cache
+def event_types(profile: str = DEFAULT_PROFILE) -> frozenset[str]:
+    """The event types the profile's ``event`` schema describes (the ``type`` constants of its branches)."""
+    resolver = registry().resolver(base_uri=schema_uri("event", profile))
+    found: set[str] = set()
+
+    def walk(node: Any, resolver: Any, depth: int) -> None:
+        if not isinstance(node, dict) or depth > 12:
+            return
+        declared = node.get("properties", {}).get("type") if isinstance(node.get("properties"), dict) else None
+        if isinstance(declared, dict):
+            values = [declared["const"]] if "const" in declared else declared.get("enum", [])
+            found.update(v for v in values if isinstance(v, str))
+        if isinstance(node.get("$ref"), str):
+            resolved = resolver.lookup(node["$ref"])
+            walk(resolved.contents, resolved.resolver, depth + 1)
+        for keyword in ("anyOf", "oneOf", "allOf"):
+            for branch in node.get(keyword, []):
+                walk(branch, resolver, depth + 1)
+        walk(node.get("if"), resolver, depth + 1)
+
+    walk(_load("event", profile), resolver, 0)
+    return frozenset(found)
+
+
 class _StreamChecker:
     def __init__(self, profile: str):
         self.profile = profile
-        self.violations: list[StreamViolation] = []
+        self.violations: list[Finding] = []
         self.count = 0
         self.next_sequence = 0
         self.response_id: str | None = None
@@ -189,16 +227,19 @@ class _StreamChecker:
         self.final: dict[str, Any] | None = None
         self.final_type: str | None = None
 
-    def check(self, index: int, event: Any) -> StreamViolation | None:
+    def check(self, index: int, event: Any) -> Finding | None:
         self.count += 1
-        kind = event.get("type") if isinstance(event, dict) else None
-        fail = lambda rule, message, path="": StreamViolation(index, kind, rule, message, path)  # noqa: E731
+        kind = _type_of(event)
+        fail = lambda rule, message, path="": stream_finding(index, kind, rule, message, path)  # noqa: E731
         if not isinstance(event, dict):
             return fail("schema", "an event is a JSON object")
         number = event.get("sequence_number")
         expected = self.next_sequence
-        if isinstance(number, int):  # follow the numbering even past a bad event, so one gap is one report
+        if isinstance(number, int) and not isinstance(number, bool):  # follow the numbering past a bad event
             self.next_sequence = number + 1
+        known = event_types(self.profile)
+        if kind is not None and known and kind not in known:  # clients (the openai SDK) skip unknown types
+            return fail("unknown_event", f"event type {kind!r} is not in the {self.profile} profile")
         schema_problems = validate(event, "event", self.profile)
         if schema_problems:
             if (
@@ -224,7 +265,7 @@ class _StreamChecker:
             return self._item_done(event, fail)
         return self._inside_item(kind, event, fail)
 
-    def _lifecycle(self, index: int, event: dict[str, Any], fail: Any) -> StreamViolation | None:
+    def _lifecycle(self, index: int, event: dict[str, Any], fail: Any) -> Finding | None:
         response_id = event["response"].get("id")
         if self.response_id is None:
             self.response_id = response_id
@@ -243,7 +284,7 @@ class _StreamChecker:
                 )
         return None
 
-    def _item_added(self, event: dict[str, Any], fail: Any) -> StreamViolation | None:
+    def _item_added(self, event: dict[str, Any], fail: Any) -> Finding | None:
         position = event["output_index"]
         if position != len(self.items):
             return fail("output_index", f"expected output_index {len(self.items)}, got {position}", "/output_index")
@@ -251,7 +292,7 @@ class _StreamChecker:
         self.open_items.add(position)
         return None
 
-    def _item_done(self, event: dict[str, Any], fail: Any) -> StreamViolation | None:
+    def _item_done(self, event: dict[str, Any], fail: Any) -> Finding | None:
         position = event["output_index"]
         if position not in self.open_items:
             return fail(
@@ -262,15 +303,16 @@ class _StreamChecker:
         self.done_items.append((position, item))
         return self._reassembled(item, position, fail)
 
-    def _inside_item(self, kind: str, event: dict[str, Any], fail: Any) -> StreamViolation | None:
+    def _inside_item(self, kind: str, event: dict[str, Any], fail: Any) -> Finding | None:
         position = event.get("output_index")
-        if position is None:
+        if not isinstance(position, int) or isinstance(position, bool):
             return None
         if position not in self.open_items:
             return fail(
                 "item_order", f"{kind} refers to output_index {position}, which is not an open item", "/output_index"
             )
-        item_id = self.items[position].get("id")
+        item = self.items[position]
+        item_id = item.get("id") if isinstance(item, dict) else None
         if "item_id" in event and item_id is not None and event["item_id"] != item_id:
             return fail(
                 "item_id", f"item_id {event['item_id']!r} is not the id of item {position} ({item_id!r})", "/item_id"
@@ -297,7 +339,7 @@ class _StreamChecker:
         self.texts[key] = done_text
         return None
 
-    def _reassembled(self, item: dict[str, Any], position: int, fail: Any) -> StreamViolation | None:
+    def _reassembled(self, item: dict[str, Any], position: int, fail: Any) -> Finding | None:
         """The finished item's texts equal what the deltas built."""
         expected: dict[tuple[int, str, Any], str] = {}
         if item.get("type") == "message":
@@ -325,11 +367,11 @@ class _StreamChecker:
 
     def finish(self) -> None:
         if self.count == 0:
-            self.violations.append(StreamViolation(-1, None, "empty", "the stream has no events"))
+            self.violations.append(stream_finding(-1, None, "empty", "the stream has no events"))
             return
         if self.terminal_at is None:
             self.violations.append(
-                StreamViolation(
+                stream_finding(
                     -1,
                     None,
                     "terminal_missing",
@@ -341,7 +383,7 @@ class _StreamChecker:
             return
         if self.open_items and self.final_type != "response.failed":  # a failure may cut an item short
             self.violations.append(
-                StreamViolation(
+                stream_finding(
                     self.terminal_at,
                     self.final_type,
                     "item_order",
@@ -349,9 +391,9 @@ class _StreamChecker:
                 )
             )
         done = [item for _, item in sorted(self.done_items, key=lambda pair: pair[0])]
-        if done != self.final.get("output", []):
+        if done != (self.final.get("output") or []):
             self.violations.append(
-                StreamViolation(
+                stream_finding(
                     self.terminal_at,
                     self.final_type,
                     "final_output",

@@ -13,31 +13,19 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from .findings import Finding
 from .loader import DEFAULT_PROFILE, _load, registry
 
+if TYPE_CHECKING:
+    from .levels import Levels
 
-@dataclass(frozen=True, order=True)
-class Violation:
-    """One broken rule: where in the instance, what is wrong, which keyword said so."""
-
-    path: str
-    message: str
-    keyword: str = ""
-    schema_path: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.path or '/'}: {self.message}"
-
-    @property
-    def param(self) -> str | None:
-        """The pointer as the dotted parameter name OpenAI puts in ``error.param``."""
-        return pointer_to_param(self.path)
+#: The name this type had before findings carried a level; kept for callers that use it.
+Violation = Finding
 
 
 @functools.cache
@@ -46,12 +34,30 @@ def validator_for(name: str, profile: str = DEFAULT_PROFILE) -> Draft202012Valid
     return Draft202012Validator(_load(name, profile), registry=registry())
 
 
-def validate(instance: Any, name: str, profile: str = DEFAULT_PROFILE) -> list[Violation]:
-    """Every violation of schema ``name`` by ``instance``, sorted by path; empty when valid."""
+def validate(instance: Any, name: str, profile: str = DEFAULT_PROFILE, levels: Levels | None = None) -> list[Finding]:
+    """Every finding of schema ``name`` on ``instance``, sorted by path; empty when valid.
+
+    Each finding (rule ``schema``) carries its level from ``levels`` (default:
+    ``schemas/levels.json``, where a schema finding is a violation unless a
+    path override says otherwise).
+    """
     validator = validator_for(name, profile)
     if validator.is_valid(instance):
         return []
-    return sorted(set(violations_from(validator.iter_errors(instance))))
+    from .levels import default_levels
+
+    return (levels or default_levels()).apply_all(_one_per_path(violations_from(validator.iter_errors(instance))))
+
+
+def _one_per_path(found: Iterable[Finding]) -> list[Finding]:
+    """One finding per pointer, sorted: where a field breaks both its own schema and a condition on its
+    parent (a completed reply's non-null fields), the plainer one (shortest schema path) says it."""
+    best: dict[str, Finding] = {}
+    for finding in found:
+        kept = best.get(finding.path)
+        if kept is None or (len(finding.schema_path), finding) < (len(kept.schema_path), kept):
+            best[finding.path] = finding
+    return sorted(best.values())
 
 
 def is_valid(instance: Any, name: str, profile: str = DEFAULT_PROFILE) -> bool:
@@ -59,7 +65,7 @@ def is_valid(instance: Any, name: str, profile: str = DEFAULT_PROFILE) -> bool:
     return validator_for(name, profile).is_valid(instance)
 
 
-def violations_from(errors: Iterable[ValidationError]) -> Iterator[Violation]:
+def violations_from(errors: Iterable[ValidationError]) -> Iterator[Finding]:
     """Flatten ``jsonschema`` errors into leaf violations with precise pointers."""
     for error in errors:
         if error.validator in ("anyOf", "oneOf") and error.context:
@@ -86,11 +92,14 @@ def _errors_of_best_branch(error: ValidationError) -> list[ValidationError]:
 
     plausible = {k: v for k, v in branches.items() if not wrong_kind(v)}
     if not plausible:
+        untyped = [e for errs in branches.values() for e in errs if _misses_type(e, depth)]
+        if len(untyped) >= len(branches):  # every form wants a "type" and the object has none: say that
+            return untyped[:1]
         return [_none_of(error, branches)]
     return max(plausible.values(), key=lambda errs: (max(len(e.absolute_path) for e in errs), -len(errs)))
 
 
-_KIND_KEYWORDS = ("type", "const", "enum")
+_KIND_KEYWORDS = ("type", "const", "enum", "not")
 
 
 def _is_kind_of(error: ValidationError, depth: int) -> bool:
@@ -108,6 +117,17 @@ def _is_kind_of(error: ValidationError, depth: int) -> bool:
     return len(path) == depth or (len(path) == depth + 1 and path[-1] == "type")
 
 
+def _misses_type(error: ValidationError, depth: int) -> bool:
+    instance = error.instance if isinstance(error.instance, dict) else None
+    return (
+        error.validator == "required"
+        and len(error.absolute_path) == depth
+        and instance is not None
+        and "type" in error.validator_value
+        and "type" not in instance
+    )
+
+
 def _none_of(error: ValidationError, branches: dict[Any, list[ValidationError]]) -> ValidationError:
     """One error saying the instance matches no branch, listing what each wanted."""
     wanted = "; ".join(dict.fromkeys(errs[0].message for errs in branches.values()))
@@ -120,18 +140,18 @@ def _none_of(error: ValidationError, branches: dict[Any, list[ValidationError]])
     )
 
 
-def _leaf_violations(error: ValidationError) -> Iterator[Violation]:
+def _leaf_violations(error: ValidationError) -> Iterator[Finding]:
     path = to_pointer(error.absolute_path)
     schema_path = to_pointer(error.absolute_schema_path)
     if error.validator == "required":
         present = error.instance if isinstance(error.instance, dict) else {}
         for missing in (name for name in error.validator_value if name not in present):
-            yield Violation(f"{path}/{_escape(missing)}", "required property is missing", "required", schema_path)
+            yield Finding(f"{path}/{_escape(missing)}", "required property is missing", "required", schema_path)
     elif error.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(error.instance, dict):
         for extra in _unexpected_properties(error):
-            yield Violation(f"{path}/{_escape(extra)}", "unexpected property", error.validator, schema_path)
+            yield Finding(f"{path}/{_escape(extra)}", "unexpected property", error.validator, schema_path)
     else:
-        yield Violation(path, _short_message(error), str(error.validator), schema_path)
+        yield Finding(path, _short_message(error), str(error.validator), schema_path)
 
 
 def _unexpected_properties(error: ValidationError) -> list[str]:

@@ -80,6 +80,27 @@ def wrong_type(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
     return _edit_replies(lambda body: body.__setitem__("created_at", str(body["created_at"])), profile, api_keys)
 
 
+def drops_total_tokens(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
+    return _edit_replies(lambda body: body["usage"].pop("total_tokens"), profile, api_keys)
+
+
+def usage_null(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
+    """``"usage": null`` on a completed reply: every real completed reply carries usage."""
+    return _edit_replies(lambda body: body.__setitem__("usage", None), profile, api_keys)
+
+
+def text_null(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
+    """``"text": null`` in every ``output_text`` part (the suite once crashed joining such texts)."""
+
+    def null_texts(body: dict[str, Any]) -> None:
+        for item in body["output"]:
+            for part in item.get("content") or []:
+                if part.get("type") == "output_text":
+                    part["text"] = None
+
+    return _edit_replies(null_texts, profile, api_keys)
+
+
 def usage_does_not_add_up(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
     return _edit_replies(
         lambda body: body["usage"].__setitem__("total_tokens", body["usage"]["total_tokens"] + 1), profile, api_keys
@@ -183,6 +204,21 @@ def stream_deltas_do_not_reassemble(profile: str = "gateway", api_keys: Iterable
     return _edit_streams(garble, profile, api_keys)
 
 
+def stream_out_of_order(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
+    """The first text delta sent before its content part was added (renumbered: only the order breaks)."""
+
+    def swap(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        kinds = [e["type"] for e in events]
+        if "response.content_part.added" in kinds and "response.output_text.delta" in kinds:
+            part, delta = kinds.index("response.content_part.added"), kinds.index("response.output_text.delta")
+            events[part], events[delta] = events[delta], events[part]
+            for number, event in enumerate(events):
+                event["sequence_number"] = number
+        return events
+
+    return _edit_streams(swap, profile, api_keys)
+
+
 def does_not_store(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
     """Not broken: a target that keeps no responses (``GET`` after create is a 404).
 
@@ -205,5 +241,23 @@ def does_not_store(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Fl
                 headers={behaviour(profile).request_id_header: "-"},
             )
         return response
+
+    return app
+
+
+def new_api_router(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
+    """Not broken: routes as new-api does (``schemas/endpoints.json``): NoRoute 404 for every /v1 path it does
+    not serve, before authentication and with no request id."""
+    from schemas.behaviour import behaviour
+
+    app = _mock(profile, api_keys)
+
+    @app.before_request
+    def _no_route() -> Any:
+        unrouted = behaviour(profile).unrouted_body(request.method, request.path)
+        if request.path.startswith("/v1/") and unrouted is not None:
+            status, body = unrouted
+            return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
+        return None
 
     return app

@@ -245,7 +245,6 @@ def raw(client, data, content_type="application/json"):
             "invalid_request",
             "input[0].content[0].text",
         ),
-        (lambda c: create(c, {**DOCUMENTED, "temprature": 0.5}), "unknown_parameter", "temprature"),
         (lambda c: create(c, {"input": "x"}), "missing_model", "model"),
         (lambda c: create(c, {"model": "qwen-plus"}), "missing_input", "input"),
         (lambda c: create(c, {**DOCUMENTED, "model": "qwen-404"}), "unknown_model", "model"),
@@ -268,6 +267,21 @@ def test_errors_use_the_profile_envelope(profile, send, failure, param):
         assert "param" not in body["error"] and body["error"]["message"].endswith(
             f"(request id: {reply.headers['X-Oneapi-Request-Id']})"
         )
+
+
+def test_unknown_parameters_are_ignored_by_the_gateway_and_rejected_by_openai(caplog):
+    """The upstream documents that it ignores OpenAI parameters it does not list (profiles.json: unknown_parameters)."""
+    body = {**DOCUMENTED, "temprature": 0.5, "background": True}
+    gateway = create_app(profile="gateway").test_client()
+    with caplog.at_level("INFO", logger="mockserver"):
+        reply = gateway.post("/v1/responses", json=body, headers={"Authorization": "sk-a"})
+    assert reply.status_code == 200 and reply.get_json()["background"] is False  # answered synchronously
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("parameters ignored")]
+    assert sorted(line.split(": ", 1)[1].split(", ")) == ["background", "max_tokens", "temprature"]
+    openai = create_app(profile="openai").test_client()
+    reply = openai.post("/v1/responses", json=body, headers={"Authorization": "Bearer sk-a"})
+    spec = behaviour("openai").failure("unknown_parameter")
+    assert reply.status_code == spec.status and reply.get_json()["error"]["param"] == "temprature"
 
 
 def test_oversized_body_is_413_in_the_envelope():

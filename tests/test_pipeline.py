@@ -202,11 +202,11 @@ def test_refused_requests_are_logged_with_code_and_param(caplog):
     client = create_app(log_requests=True).test_client()
     with caplog.at_level(logging.INFO, logger="mockserver"):
         post(client, {**DOCUMENTED, "temperature": 9})
-        post(client, {**DOCUMENTED, "temprature": 0.5})
+        post(client, {**DOCUMENTED, "top_p": -1})
         client.post("/v1/responses", json=DOCUMENTED)
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("POST /v1/responses")]
     assert "400" in lines[0] and "code=invalid_parameter" in lines[0] and "param=temperature" in lines[0]
-    assert "code=invalid_parameter" in lines[1] and "param=temprature" in lines[1]
+    assert "code=invalid_parameter" in lines[1] and "param=top_p" in lines[1]
     assert " 401 " in lines[2] and "missing_key" in lines[2]
     assert all("sk-pipeline" not in r.getMessage() for r in caplog.records)
 

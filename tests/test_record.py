@@ -164,7 +164,25 @@ def test_redactor_handles_prefixes_escapes_and_fragments():
     text = f"a {KEY} b {body} c {body[5:25]} d {body[:9]} e"
     out = redactor.text(text)
     assert out == f"a {REDACTED} b {REDACTED} c {REDACTED} d {body[:9]} e"  # 9 characters are not a secret
-    assert Redactor(["abc"]).text("abc") == "abc"  # too short to be a key: left alone
+    assert Redactor(["abc"]).text("the abc of it") == "the abc of it"  # too short to be a key: only whole values
+    assert Redactor(["abc"]).text('{"k": "abc"}') == f'{{"k": "{REDACTED}"}}'
+
+
+@pytest.mark.parametrize("key", ["sk-x", "x"])
+def test_recording_with_a_short_key_changes_no_body_text(tmp_path, key):
+    """A short key is redacted where it stands (headers, whole values), never inside text: no 'te[REDACTED]t'."""
+    from mockserver import create_app
+
+    app = create_app(seed=2, api_keys=[key], log_requests=False)
+    written = record_target(
+        "http://mock.invalid/v1", key, tmp_path, load_requests([]), transport=httpx.WSGITransport(app=app)
+    )
+    plain = json.loads(written[0].read_text(encoding="utf-8"))
+    assert plain["request"]["headers"]["authorization"] == REDACTED
+    text = json.dumps(plain["response"]["body"], ensure_ascii=False)
+    assert REDACTED not in text and "x_details" in text and plain["response"]["body"]["object"] == "response"
+    stream = (tmp_path / json.loads(written[1].read_text(encoding="utf-8"))["stream"]["file"]).read_text()
+    assert REDACTED not in stream and "x_details" in stream
 
 
 def test_the_recorder_names_exchanges_and_continues_numbering(tmp_path):

@@ -84,7 +84,7 @@ def build_state(config: MockConfig, store: Store | None, custom: Sequence[Source
         from ..sources.replay import ReplaySource
 
         try:
-            sources.append(ReplaySource(config.replay_dir, config.replay_speed))
+            sources.append(ReplaySource(config.replay_dir, config.replay_speed, strict=config.replay_strict))
         except (OSError, ValueError) as exc:
             raise ConfigError(f"replay_dir: {exc}") from None
     state = MockState(

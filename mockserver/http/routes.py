@@ -52,6 +52,9 @@ def create_response() -> Response:
     state.keys.authorize_model(key, model.id)
     if config.log_requests and body.get("max_tokens") is not None and state.behaviour.fields["max_tokens"] == "ignored":
         log.info("max_tokens=%s ignored: the gateway drops it (use max_output_tokens)", body["max_tokens"])
+    ignored = state.behaviour.ignored_in(body) if config.log_requests else []
+    if ignored:  # the upstream processes only the parameters it documents and ignores the rest
+        log.info("parameters ignored (accepted, no effect): %s", ", ".join(clip(name) for name in ignored))
     faults = requested_faults(state, request.headers.get(faultspec.HEADER))
     reply = first_answer(state.all_sources(), CreateRequest(body, model))
     state.keys.charge(key)  # only a request that got an answer costs quota

@@ -292,7 +292,8 @@ def response_envelope(
         value = request.get(name)
         envelope[name] = value if value is not None else copy.deepcopy(default)
     envelope.update(
-        background=bool(envelope["background"]),
+        # the gateway answers background: true synchronously and says so (profiles.json fields.background)
+        background=behaviour.fields.get("background") == "echoed" and bool(envelope["background"]),
         parallel_tool_calls=envelope["parallel_tool_calls"] is not False,
         store=envelope["store"] is not False,
         reasoning={"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},

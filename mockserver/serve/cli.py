@@ -103,6 +103,11 @@ def parser() -> argparse.ArgumentParser:
         metavar="X",
         help="replay pacing divided by X (default 1: as recorded; 0: no delay)",
     )
+    p.add_argument(
+        "--replay-strict",
+        action="store_true",
+        help="with --replay: a request no recording matches gets a 400 error instead of a generated reply",
+    )
     return p
 
 
@@ -128,6 +133,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         fault_rate=args.fault_rate,
         replay_dir=args.replay,
         replay_speed=args.replay_speed,
+        replay_strict=args.replay_strict,
         serve_stored_routes=args.serve_stored_routes,
     )
     if args.model:

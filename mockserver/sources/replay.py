@@ -8,7 +8,9 @@ A create request whose body (without ``stream``) equals a recorded one is
 answered with the recorded status and body; the ``stream`` flag picks the
 plain or the streamed recording. Streams keep their recorded gaps between
 events, divided by the speed factor (0: no delay). A request nothing matches
-goes on to the next source (the generator), with a log line.
+goes on to the next source (the generator), with a log line, or with
+``strict`` (``--replay-strict``) gets a 400 error: a check that an app sends
+only what was recorded.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from schemas.recording import Exchange, load_exchanges, request_key, split_blocks
 
+from ..failures import ApiError
 from ..reply import CannedReply
 from . import CreateRequest, Source
 
@@ -39,11 +42,13 @@ class ReplaySource(Source):
     replays in order.
     """
 
-    def __init__(self, folder: Path, speed: float = 1.0):
+    def __init__(self, folder: Path, speed: float = 1.0, *, strict: bool = False):
         if speed < 0:
             raise ValueError(f"replay speed must not be negative, got {speed}")
         self.folder = Path(folder)
         self.speed = speed
+        #: A request no recording matches is a 400 (``invalid_request``) instead of going on to the next source.
+        self.strict = strict
         self._lock = threading.Lock()
         self._grouped: dict[tuple[str, bool], list[Exchange]] = {}
         for exchange in load_exchanges(self.folder):
@@ -72,6 +77,9 @@ class ReplaySource(Source):
         with self._lock:
             exchanges = self._by_key.get(key)
             exchange = next(exchanges) if exchanges else None
+        if exchange is None and self.strict:
+            log.info("replay: no recording matches this request (stream=%s); strict replay: 400", key[1])
+            raise ApiError("invalid_request", param="replay", detail="no recorded exchange matches this request")
         if exchange is None:
             log.info("replay: no recording matches this request (stream=%s); the next source answers", key[1])
             return None
