@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import schemas
+from schemas import events as event_types
 from schemas.behaviour import Behaviour, behaviour, known_deviation
 from schemas.findings import Finding
 from schemas.stream import TERMINAL, parse_sse, validate_sse
@@ -494,7 +495,7 @@ def stream(reply: Reply, profile: str) -> tuple[list[Finding], dict[str, Any] | 
         None,
     )
     if final is not None:
-        deltas = "".join(str(e.get("delta", "")) for e in events if e.get("type") == "response.output_text.delta")
+        deltas = "".join(str(e.get("delta", "")) for e in events if e.get("type") == event_types.OUTPUT_TEXT_DELTA)
         if deltas != output_text(final):
             found.append(
                 finding(
