@@ -28,6 +28,7 @@ from ..delivery import deliver
 from ..delivery import faults as injected
 from ..failures import ApiError, MockError
 from ..failures import printable as clip
+from ..reply import ResponseReply
 from ..sources import CreateRequest, first_answer
 from ..state import MockState, mock_state
 from .checks import check_request
@@ -57,6 +58,8 @@ def create_response() -> Response:
         log.info("parameters ignored (accepted, no effect): %s", ", ".join(clip(name) for name in ignored))
     faults = requested_faults(state, request.headers.get(faultspec.HEADER))
     reply = first_answer(state.all_sources(), CreateRequest(body, model))
+    if isinstance(reply, ResponseReply):
+        request.response_id = reply.response["id"]  # for /__mock__/requests and the inspector page
     state.keys.charge(key)  # only a request that got an answer costs quota
     return deliver(reply, faults, state)
 
