@@ -30,7 +30,8 @@ FLAGS = (
     "--disable-sync",
     "--disable-dev-shm-usage",
 )
-#: Screenshots the tests take; the README's are copied from here into docs/ by hand when the pages change.
+#: Where the tests save their screenshots; README's, in docs/screenshots/, are made with
+#: ``SCREENSHOT_DIR=docs/screenshots .venv/bin/python -m pytest tests/test_inspector.py tests/test_html_reports.py``.
 SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp/responses-contract-screenshots"))
 
 
@@ -70,8 +71,8 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def screenshot(page: Any, name: str) -> Path:
-    """Save a full-page screenshot as ``SCREENSHOTS/name.png`` and return its path."""
+    """Save what a person sees (the window, as scrolled) as ``SCREENSHOTS/name.png`` and return its path."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path))
     return path

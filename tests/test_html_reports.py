@@ -178,6 +178,9 @@ def test_the_report_of_a_passing_run_in_chromium(report_runs, page):  # noqa: F8
         assert summary.get_by_role("link", name=name).is_visible()
     assert page.locator("table.matrix tr.gap").count() > 0  # the gaps are marked
     screenshot(page, "contract-report")
+    page.locator("#coverage").scroll_into_view_if_needed()
+    page.evaluate("document.getElementById('coverage').scrollIntoView()")
+    screenshot(page, "contract-report-coverage")
     assert page.locator("#violations").is_visible() and "None: no check found a violation" in run.html
     assert KEY not in run.html and KEY not in run.markdown
 

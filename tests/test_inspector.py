@@ -152,9 +152,9 @@ def test_in_chromium_the_page_shows_what_happened(page):  # noqa: F811
         assert link.is_visible()
         rows.nth(1).locator("summary").click()  # the refused request's body, on demand
         assert '"temperature": 9' in rows.nth(1).locator("pre").inner_text()
+        screenshot(page, "inspector")
         page.locator("#responses summary").first.click()  # the streamed response's events
         assert page.locator("#responses table.events").first.is_visible()
-        screenshot(page, "inspector")
         link.click()
         page.wait_for_url(f"**/__mock__/responses/{plain_id}")
         assert f'"id":"{plain_id}"' in page.content().replace(" ", "")
