@@ -56,7 +56,8 @@ def test_the_page_lists_each_request_with_its_status_and_why(mock):
     assert "temperature" in page_html and "invalid_parameter" in page_html  # the 400 says which field and code
     assert "无效的令牌" in page_html  # the 401's message
     plain_id = replies["plain"].get_json()["id"]
-    assert f'<a href="responses/{plain_id}">{plain_id}</a>' in page_html
+    request_rows = page_html.split('<table id="requests">')[1].split("</table>")[0].split('<tr class="request"')
+    assert f'<a href="responses/{plain_id}">{plain_id}</a>' in request_rows[-1]  # the plain request's own row
 
 
 def test_the_linked_json_is_the_stored_response(mock):
@@ -148,7 +149,7 @@ def test_in_chromium_the_page_shows_what_happened(page):  # noqa: F811
         statuses = [rows.nth(i).locator("td.status").inner_text() for i in range(4)]
         assert statuses == ["401", "400", "200", "200"]
         assert "temperature" in texts[1] and "invalid_parameter" in texts[1]
-        link = page.get_by_role("link", name=plain_id).first
+        link = rows.nth(3).get_by_role("link", name=plain_id)  # in the plain request's row
         assert link.is_visible()
         rows.nth(1).locator("summary").click()  # the refused request's body, on demand
         assert '"temperature": 9' in rows.nth(1).locator("pre").inner_text()
