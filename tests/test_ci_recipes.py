@@ -41,7 +41,7 @@ def tool(name: str) -> str:
 
 
 def commands(path: Path) -> list[str]:
-    """Every shell command the recipe runs: GitHub ``run`` steps, GitLab ``script``/``before_script``/``after_script``."""
+    """Every shell command the recipe runs: GitHub ``run`` steps, GitLab ``script`` and ``before_``/``after_script``."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     found: list[str] = []
 

@@ -132,6 +132,8 @@ def test_workers_sharing_a_store_show_one_page(tmp_path):
 
 
 def test_in_chromium_the_page_shows_what_happened(page):  # noqa: F811
+    from playwright.sync_api import expect  # here: the page fixture has skipped where playwright is missing
+
     app = create_app(api_keys=[API_KEY], log_requests=False)
     with LiveServer(app) as server, httpx.Client(base_url=server.url) as http:
 
@@ -154,9 +156,12 @@ def test_in_chromium_the_page_shows_what_happened(page):  # noqa: F811
         rows.nth(1).locator("summary").click()  # the refused request's body, on demand
         assert '"temperature": 9' in rows.nth(1).locator("pre").inner_text()
         screenshot(page, "inspector")
+        rows.nth(1).locator("summary").click()  # closed again: the page reloads itself only with no body open
+        post({**REQUEST, "metadata": {"case": "later"}}, AUTH)
+        expect(page.locator("#requests tr.request")).to_have_count(5, timeout=15_000)  # a reload showed it
         page.locator("#responses summary").first.click()  # the streamed response's events
         assert page.locator("#responses table.events").first.is_visible()
-        link.click()
+        page.get_by_role("link", name=plain_id).first.click()
         page.wait_for_url(f"**/__mock__/responses/{plain_id}")
         assert f'"id":"{plain_id}"' in page.content().replace(" ", "")
         assert API_KEY not in page.content()
