@@ -45,7 +45,9 @@ class KeySpec:
     ``models``: the models this key may use (empty: all). ``quota``: how many
     requests it may make before it is used up (401). ``expires_at``: a Unix
     time. ``account_exhausted``: the owner's account is out of quota (403
-    ``insufficient_user_quota`` at the gateway).
+    ``insufficient_user_quota`` at the gateway). ``project``: keys naming the
+    same project see each other's stored responses, as OpenAI projects do
+    (``state/owners.py``); a key without one sees only its own.
     """
 
     key: str
@@ -53,11 +55,12 @@ class KeySpec:
     quota: int | None = None
     expires_at: float | None = None
     account_exhausted: bool = False
+    project: str | None = None
 
     def __repr__(self) -> str:  # keys never reach logs or reprs
         return (
             f"KeySpec(key='sk-***', models={self.models!r}, quota={self.quota!r}, "
-            f"expires_at={self.expires_at!r}, account_exhausted={self.account_exhausted!r})"
+            f"expires_at={self.expires_at!r}, account_exhausted={self.account_exhausted!r}, project={self.project!r})"
         )
 
 
@@ -162,6 +165,8 @@ class MockConfig:
         for spec in self.api_keys:
             if not spec.key:
                 raise ConfigError("api_keys: a key must not be empty")
+            if spec.project is not None and (not isinstance(spec.project, str) or not spec.project.strip()):
+                raise ConfigError("api_keys: a key's project must be a non-empty string")
 
     @property
     def serves_stored_routes(self) -> bool:
@@ -213,6 +218,7 @@ def _key_spec(value: str | dict[str, Any] | KeySpec) -> KeySpec:
             quota=value.get("quota"),
             expires_at=value.get("expires_at"),
             account_exhausted=bool(value.get("account_exhausted", False)),
+            project=value.get("project"),
         )
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"api_keys: each key is a string or an object with 'key' ({exc})") from None
@@ -232,8 +238,13 @@ def _model_spec(value: str | dict[str, Any] | ModelSpec) -> ModelSpec:
         raise ConfigError(f"models: each model is a string or an object with 'id' ({exc})") from None
 
 
+#: The fields of a key object in a keys file.
+KEY_FIELDS = frozenset({"key", "models", "quota", "expires_at", "account_exhausted", "project"})
+
+
 def load_keys_file(path: Path) -> tuple[KeySpec, ...]:
-    """Keys from a JSON file: a list of strings or of ``{"key", "models", "quota", "expires_at", "account_exhausted"}``.
+    """Keys from a JSON file: a list of strings or of ``{"key", "models", "quota", "expires_at", "account_exhausted",
+    "project"}``.
 
     Errors name the file and the entry; the keys themselves are never echoed.
     """
@@ -245,6 +256,9 @@ def load_keys_file(path: Path) -> tuple[KeySpec, ...]:
         raise ConfigError(f"{path}: must hold a JSON list of keys")
     specs = []
     for index, entry in enumerate(data):
+        unknown = sorted(set(entry) - KEY_FIELDS) if isinstance(entry, dict) else []
+        if unknown:
+            raise ConfigError(f"{path}: [{index}].{unknown[0]}: unknown field (known: {', '.join(sorted(KEY_FIELDS))})")
         try:
             spec = _key_spec(entry)
         except ConfigError as exc:
@@ -253,6 +267,8 @@ def load_keys_file(path: Path) -> tuple[KeySpec, ...]:
             raise ConfigError(f"{path}: [{index}].expires_at: must be a Unix time in seconds")
         if spec.quota is not None and (not isinstance(spec.quota, int) or spec.quota < 0):
             raise ConfigError(f"{path}: [{index}].quota: must be a non-negative integer")
+        if spec.project is not None and (not isinstance(spec.project, str) or not spec.project.strip()):
+            raise ConfigError(f"{path}: [{index}].project: must be a non-empty string (keys naming it share responses)")
         specs.append(spec)
     return tuple(specs)
 

@@ -26,6 +26,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from ..failures import ApiError
 from ..state import mock_state
+from ..state.owners import all_records
 from .request import int_param, read_json_body
 
 PREFIX = "/__mock__"
@@ -52,12 +53,9 @@ def list_responses() -> Response:
     """Newest first: the id, status, model and creation time of each stored response."""
     state = mock_state()
     limit = int_param(request, "limit", default=100, low=1, high=10_000)
-    ids = state.store.ids()
+    total = len(state.store)
     listed = []
-    for response_id in reversed(ids):
-        record = state.store.get(response_id)
-        if record is None:  # evicted or deleted since ids() was read
-            continue
+    for response_id, record in all_records(state.store):
         response = record["response"]
         listed.append(
             {
@@ -69,7 +67,7 @@ def list_responses() -> Response:
         )
         if len(listed) == limit:
             break
-    return jsonify({"object": "list", "data": listed, "total": len(ids)})
+    return jsonify({"object": "list", "data": listed, "total": total})
 
 
 @admin.post("/reset")
