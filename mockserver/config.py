@@ -12,9 +12,10 @@ the file, for values read from one).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import time
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,12 @@ class MockConfig:
     #: (``--serve-stored-routes``), for apps that also talk to the upstream directly. The gateway itself
     #: answers them with its NoRoute 404; the openai profile always serves them.
     serve_stored_routes: bool = False
+    #: The address the mock is bound to (``--host``). Without ``admin_key`` the admin endpoints are open on
+    #: a loopback address and switched off (404) on any other (``admin_access``).
+    host: str = "127.0.0.1"
+    #: The key every ``/__mock__/`` route requires (``--admin-key``, env ``MOCK_ADMIN_KEY``): ``Authorization:
+    #: Bearer KEY``, or HTTP Basic with the key as password. Never shown, logged or put in a repr.
+    admin_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -167,11 +174,21 @@ class MockConfig:
                 raise ConfigError("api_keys: a key must not be empty")
             if spec.project is not None and (not isinstance(spec.project, str) or not spec.project.strip()):
                 raise ConfigError("api_keys: a key's project must be a non-empty string")
+        if self.admin_key is not None:
+            _check_admin_key(self.admin_key, self.api_keys)
 
     @property
     def serves_stored_routes(self) -> bool:
         """Whether ``GET``/``DELETE /v1/responses/{id}`` and ``input_items`` are served (by the profile, or asked)."""
         return self.serve_stored_routes or set(stored_routes()) <= set(served_routes(self.profile))
+
+    @property
+    def admin_access(self) -> str:
+        """Who may use ``/__mock__/``: ``key`` (the admin key's holder), ``open`` (anyone who reaches a loopback
+        bind) or ``off`` (nobody: bound to another address without an admin key)."""
+        if self.admin_key:
+            return "key"
+        return "open" if is_loopback(self.host) else "off"
 
     def model(self, model_id: str) -> ModelSpec | None:
         """The served model with this id, or None."""
@@ -189,6 +206,31 @@ class MockConfig:
         if unknown:
             raise ConfigError(f"{', '.join(sorted(unknown))}: unknown setting(s)")
         return cls(**_coerce(values))
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` serves this machine only (``127.0.0.0/8``, ``::1``, ``localhost``)."""
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # another name, or "" (every address): not known to stay on this machine
+
+
+#: Shortest admin key accepted: it guards users' prompts on a shared mock.
+MIN_ADMIN_KEY = 8
+
+
+def _check_admin_key(key: str, api_keys: tuple[KeySpec, ...]) -> None:
+    """An admin key that can be sent in a header and is not an API key; errors never echo it."""
+    if not isinstance(key, str) or len(key) < MIN_ADMIN_KEY:
+        raise ConfigError(f"admin_key: must be at least {MIN_ADMIN_KEY} characters")
+    if not all("!" <= ch <= "~" for ch in key):
+        raise ConfigError("admin_key: only printable ASCII without spaces (it is sent in an HTTP header)")
+    if any(spec.key == key for spec in api_keys):
+        raise ConfigError("admin_key: must differ from every API key (else every API user is an admin)")
 
 
 def _coerce(values: dict[str, Any]) -> dict[str, Any]:

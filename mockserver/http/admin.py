@@ -1,8 +1,12 @@
 """The admin endpoints under ``/__mock__/``: what a test run uses to steer the mock.
 
-Off the ``/v1`` namespace, so they never collide with the API. They need no
-key (the mock binds to 127.0.0.1 by default) and never show one: keys appear
-masked in ``/config`` and request logs hold no headers.
+Off the ``/v1`` namespace, so they never collide with the API. Who may call
+them is decided once for the whole prefix (``admin_access.py``): the holder
+of the admin key (``--admin-key``, env ``MOCK_ADMIN_KEY``) when one is set;
+else anyone who reaches a loopback bind; nobody (404) on any other bind.
+They never show a key: API keys and the admin key appear masked in
+``/config``, request logs hold no headers, and a key found in a logged body
+is masked there too.
 
 - ``GET  /__mock__/health``     liveness, profile, store, number of stored responses
 - ``GET  /__mock__/responses``  the stored responses, newest first (``limit``)
@@ -27,10 +31,24 @@ from flask import Blueprint, Response, jsonify, request
 from ..failures import ApiError
 from ..state import mock_state
 from ..state.owners import all_records
+from .admin_access import guard
 from .request import int_param, read_json_body
 
 PREFIX = "/__mock__"
 admin = Blueprint("admin", __name__, url_prefix=PREFIX)
+
+
+def is_admin_path(path: str) -> bool:
+    """Whether ``path`` is under the admin prefix (a route of it or not)."""
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+@admin.before_app_request
+def _guard() -> Response | None:
+    """Every request under the prefix, routed or not, passes the admin guard first (``admin_access.py``)."""
+    if not is_admin_path(request.path):
+        return None
+    return guard(request, mock_state().config)
 
 
 @admin.get("/health")
@@ -121,10 +139,12 @@ def config() -> Response:
 
 
 def shown_config() -> dict[str, Any]:
-    """The configuration in effect, keys masked (``sk-***``), paths as strings."""
+    """The configuration in effect, API keys masked (``sk-***``), the admin key too (``***``), paths as strings."""
     state = mock_state()
     values = asdict(state.config)
     values["api_keys"] = [{**spec, "key": "sk-***"} for spec in values["api_keys"]]
+    values["admin_key"] = "***" if state.config.admin_key else None
+    values["admin_access"] = state.config.admin_access
     values["scenarios_dir"] = str(state.config.scenarios_dir) if state.config.scenarios_dir else None
     values["replay_dir"] = str(state.config.replay_dir) if state.config.replay_dir else None
     values["store_url"] = masked_url(state.config.store_url)
