@@ -4,9 +4,11 @@ It fails, naming ``[isolation]`` with a reproduction that reads the second
 key from ``$CONTRACT_SECOND_API_KEY``, against a gateway that serves every
 customer from one upstream account (any accepted key reaches the first
 key's responses) and against one that isolates ``previous_response_id`` but
-leaks through ``GET``; it passes against the mock in both profiles, in-process
-and over HTTP; without a second key it skips, saying how to enable it. Keys
-are never printed. Plus unit tests of the checks it uses.
+leaks through ``GET``; it passes against the mock over HTTP in both profiles
+(in-process, ``test_contract_suite`` runs the whole suite, this check
+included, in both) and against a target that keeps nothing to leak; without
+a second key it skips, saying how to enable it. Keys are never printed.
+Plus unit tests of the checks it uses.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from contract_tests.target import Reply
 from mockserver import create_app
 
 from .broken_servers import shares_one_account
-from .servers import LiveServer, mock_process
+from .servers import LiveServer
 from .test_contract_suite import run_suite
 
 pytest_plugins = ["pytester"]
@@ -124,13 +126,6 @@ def test_in_process_the_suite_names_the_leak_and_how_to_serve_it(pytester: pytes
 # --- it passes where nothing leaks --------------------------------------------------------------
 
 
-def test_the_mock_in_process_passes_in_both_profiles(pytester: pytest.Pytester, profile: str) -> None:
-    result = run_suite(pytester, "--contract-profile", profile, *ISOLATION)
-    assert result.ret == 0, result.stdout.str()[-3000:]
-    result.assert_outcomes(passed=1)
-    assert "isolation" not in result.stdout.str().split("responses contract")[-1]  # no observation either
-
-
 def test_a_target_whose_get_finds_nothing_is_no_leak(pytester: pytest.Pytester, profile: str) -> None:
     """Never cry wolf: a target that keeps no responses for ``GET`` has nothing there to leak."""
     result = run_suite(
@@ -141,28 +136,30 @@ def test_a_target_whose_get_finds_nothing_is_no_leak(pytester: pytest.Pytester, 
 
 
 @pytest.mark.parametrize(
-    ("args", "requests"),
-    [(["--profile", "gateway"], 5), (["--profile", "openai"], 11), (["--serve-stored-routes"], 11)],
+    ("config", "requests"),
+    [({"profile": "gateway"}, 5), ({"profile": "openai"}, 11), ({"serve_stored_routes": True}, 11)],
     ids=["gateway", "openai", "gateway-serving-stored-routes"],
 )
 def test_the_mock_over_http_passes_and_the_requests_are_budgeted(
-    pytester: pytest.Pytester, args: list[str], requests: int
+    pytester: pytest.Pytester, config: dict[str, Any], requests: int
 ) -> None:
-    with mock_process("--api-key", KEY_A, "--api-key", KEY_B, "--quiet", *args) as server:
-        profile = "openai" if "openai" in args else "gateway"
-        result = run_live(pytester, server.base, "--contract-profile", profile, "--contract-budget", "40")
+    """In-process the default run checks the mock's isolation too (test_contract_suite runs it whole)."""
+    app = create_app(api_keys=[KEY_A, KEY_B], log_requests=False, **config)
+    with LiveServer(app) as server:
+        profile = config.get("profile", "gateway")
+        result = run_live(pytester, server.url, "--contract-profile", profile, "--contract-budget", "40")
     assert result.ret == 0, result.stdout.str()[-3000:]
     result.assert_outcomes(passed=1)
-    # the preflight's requests, then the check's own
+    assert "isolation" not in result.stdout.str().split("responses contract")[-1]  # no observation either
     result.stdout.fnmatch_lines(["requests: * of a budget of 40"])
     spent = int(result.stdout.str().split("requests: ", 1)[1].split(" ", 1)[0])
-    assert requests < spent <= requests + 3
+    assert requests < spent <= requests + 3  # the check's own, and the preflight's
     assert_no_key_shown(result)
 
 
 def test_without_a_second_key_a_live_run_skips_saying_how_to_enable_it(pytester: pytest.Pytester) -> None:
-    with mock_process("--api-key", KEY_A, "--quiet") as server:
-        result = run_live(pytester, server.base, second=None)
+    with LiveServer(create_app(api_keys=[KEY_A], log_requests=False)) as server:
+        result = run_live(pytester, server.url, second=None)
     assert result.ret == 0
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(
@@ -171,8 +168,7 @@ def test_without_a_second_key_a_live_run_skips_saying_how_to_enable_it(pytester:
 
 
 def test_the_second_key_must_not_be_the_first(pytester: pytest.Pytester) -> None:
-    with mock_process("--api-key", KEY_A, "--quiet") as server:
-        result = run_live(pytester, server.base, second=KEY_A)
+    result = run_suite(pytester, *ISOLATION, env={"CONTRACT_SECOND_API_KEY": IN_PROCESS_KEY})
     assert result.ret == 4  # pytest's usage error
     assert "CONTRACT_SECOND_API_KEY) is the first key" in result.stderr.str() + result.stdout.str()
     assert_no_key_shown(result)
