@@ -166,14 +166,15 @@ def secrets_masker(secrets: Sequence[str | None]) -> SecretMasker | None:
 
     Neither the admin view nor the log ever shows a key, even one the client
     put in its body or path (an error message echoes only those). A masker
-    is made only when one of them carries a secret, or a JSON ``\\u`` escape
-    that could spell one: the common request costs a substring search.
+    is made only when one of them carries a secret, or a JSON escape of an
+    ASCII character (``\\u00XX``) that could spell one: the common request,
+    Chinese text escaped as ``\\u4f60`` included, costs a substring search.
     """
     present = [s for s in secrets if s]
     if not present:
         return None
     places = (request.received or b"", request.full_path.encode("utf-8", "replace"))
-    if not any(b"\\u" in raw or any(_mentions(raw, secret) for secret in present) for raw in places):
+    if not any(b"\\u00" in raw or any(_mentions(raw, secret) for secret in present) for raw in places):
         return None
     return SecretMasker(present, replacement="sk-***")
 
