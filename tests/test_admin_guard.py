@@ -263,3 +263,17 @@ def test_a_request_without_secrets_is_kept_as_it_came() -> None:
     client.post("/v1/responses", json=body, headers={"Authorization": "sk-any-key-at-all-1234"})
     entry = client.get(PREFIX + "/requests", headers=bearer(ADMIN_KEY)).get_json()["data"][0]
     assert entry["body"] == body and entry["status"] == 200
+
+
+def test_a_body_without_a_key_is_not_rewritten() -> None:
+    """Only a body or path that holds a key (or an escaped ASCII character that could spell one) is masked."""
+    from flask import request
+
+    from mockserver.http.app import secrets_masker
+
+    with create_app(admin_key=ADMIN_KEY).test_request_context("/v1/responses", method="POST"):
+        request.received = json.dumps({"input": "你好, 世界"}).encode()  # escaped as \u4f60...: no key can hide there
+        assert secrets_masker((API_KEY, ADMIN_KEY)) is None
+        for held in (API_KEY, API_KEY.removeprefix("sk-"), ADMIN_KEY, "\\u0073k-"):
+            request.received = json.dumps({"input": "x"}).replace("x", held).encode()
+            assert secrets_masker((API_KEY, ADMIN_KEY)) is not None, held
