@@ -1,10 +1,11 @@
 """Delivery: how a reply goes out, the same for every source.
 
-``deliver(reply, faults, state)`` applies the faults that end a reply as
-failed, stores a Response the mock built (what ``previous_response_id`` and
-``GET`` read back), and sends it: plain JSON, or server-sent events through
-the one pacer (``pacer.py``: delay, pings, latency, dropped connections,
-disconnect logging) and the one SSE writer (``sse.py``).
+``deliver(reply, faults, state, owner)`` applies the faults that end a reply
+as failed, stores a Response the mock built as the caller's (what
+``previous_response_id`` and ``GET`` read back, ``state/owners.py``), and
+sends it: plain JSON, or server-sent events through the one pacer
+(``pacer.py``: delay, pings, latency, dropped connections, disconnect
+logging) and the one SSE writer (``sse.py``).
 
 What each fault acts on is listed in ``faults.py`` and in README ("Faults");
 canned answers (a scenario's error, recorded replies) are not stored: they
@@ -25,6 +26,7 @@ from schemas.recording import is_event
 from ..faultspec import Faults
 from ..reply import CannedReply, Reply, ResponseReply
 from ..reply.response import failed_response
+from ..state.owners import put_owned
 from . import faults as injected
 from . import sse
 from .pacer import Chunk, paced
@@ -33,26 +35,26 @@ if TYPE_CHECKING:
     from ..state import MockState
 
 
-def deliver(reply: Reply, faults: Faults, state: MockState) -> Response:
-    """The HTTP response that sends ``reply`` with ``faults``, after storing what is to be stored."""
+def deliver(reply: Reply, faults: Faults, state: MockState, owner: str) -> Response:
+    """The HTTP response that sends ``reply`` with ``faults``, after storing what is to be stored as ``owner``'s."""
     if isinstance(reply, ResponseReply):
-        return _deliver_response(reply, faults, state)
+        return _deliver_response(reply, faults, state, owner)
     return _deliver_canned(reply, faults, state)
 
 
-def _deliver_response(reply: ResponseReply, faults: Faults, state: MockState) -> Response:
+def _deliver_response(reply: ResponseReply, faults: Faults, state: MockState, owner: str) -> Response:
     message = injected.failure_message(faults, streamed=reply.streamed)
     final = reply.response
     if not reply.streamed:
         if message is not None:
             final = failed_response(final, message, reply.behaviour)
-        _store(reply, final, state)
+        _store(reply, final, state, owner)
         return _plain(200, {}, _json(final), faults, state)
     events = reply.events()
     if message is not None:
         fail = functools.partial(_failed, message, reply.behaviour)
         events, final = injected.cut_events(final, events, faults, fail, reply.behaviour.failed_response_code)
-    _store(reply, final, state)
+    _store(reply, final, state, owner)
     delay = state.config.stream_delay
     chunks = (Chunk(sse.encode_event(event), wait=delay if index else 0.0) for index, event in enumerate(events))
     return _stream(200, {}, chunks, faults, state, label=final["id"])
@@ -84,14 +86,13 @@ def _failed(
     return failed_response(response, message, behaviour, items)
 
 
-def _store(reply: ResponseReply, final: dict[str, Any], state: MockState) -> None:
-    """Keep ``final`` (the Response the client ends with) for ``previous_response_id`` and ``GET``."""
+def _store(reply: ResponseReply, final: dict[str, Any], state: MockState, owner: str) -> None:
+    """Keep ``final`` (the Response the client ends with) as ``owner``'s, for ``previous_response_id`` and ``GET``."""
     if reply.record is None:
         return
     conversation = reply.record["conversation"] + final["output"]
-    state.store.put(
-        final["id"], {"response": final, "input_items": reply.record["input_items"], "conversation": conversation}
-    )
+    record = {"response": final, "input_items": reply.record["input_items"], "conversation": conversation}
+    put_owned(state.store, final["id"], record, owner)
 
 
 def _json(value: Any) -> bytes:

@@ -10,13 +10,16 @@ travels through ``flask.g``. The stored-response routes (``GET``/``DELETE
 /v1/responses/{id}``, ``input_items``) are a blueprint of their own,
 registered only where they are served (the openai profile, or
 ``serve_stored_routes``); the gateway answers them with its NoRoute 404.
+
+Stored responses belong to the caller that made them (``state/owners.py``):
+every view reads them through ``stored_response`` with the caller's owner,
+so another key's response answers exactly like an unknown id.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -31,6 +34,8 @@ from ..failures import printable as clip
 from ..reply import ResponseReply
 from ..sources import CreateRequest, first_answer
 from ..state import MockState, mock_state
+from ..state.owners import delete_owned, owned, owner_of
+from ..state.store import Record
 from .checks import check_request
 from .request import choice_param, int_param, read_json_body
 
@@ -45,6 +50,7 @@ def create_response() -> Response:
     state = mock_state()
     config = state.config
     key = state.keys.authenticate(request.headers.get("Authorization"))
+    owner = owner_of(key)
     body = read_json_body(request, max_bytes=config.max_body_bytes, max_depth=config.max_json_depth)
     body = check_request(body, config.profile, state.valid_requests)
     model = config.model(body["model"])
@@ -57,11 +63,11 @@ def create_response() -> Response:
     if ignored:  # the upstream processes only the parameters it documents and ignores the rest
         log.info("parameters ignored (accepted, no effect): %s", ", ".join(clip(name) for name in ignored))
     faults = requested_faults(state, request.headers.get(faultspec.HEADER))
-    reply = first_answer(state.all_sources(), CreateRequest(body, model))
-    if isinstance(reply, ResponseReply):
-        request.response_id = reply.response["id"]  # for /__mock__/requests and the inspector page
+    reply = first_answer(state.all_sources(), CreateRequest(body, model, owner))
+    if isinstance(reply, ResponseReply):  # for /__mock__/requests and the inspector page
+        request.response_id, request.response_owner = reply.response["id"], owner
     state.keys.charge(key)  # only a request that got an answer costs quota
-    return deliver(reply, faults, state)
+    return deliver(reply, faults, state, owner)
 
 
 def requested_faults(state: MockState, header: str | None) -> faultspec.Faults:
@@ -99,17 +105,16 @@ def list_models() -> Response:
 
 @stored_api.get("/v1/responses/<response_id>")
 def retrieve_response(response_id: str) -> Response:
-    """A stored response, as the client ended with it."""
-    return jsonify(stored(response_id)["response"])
+    """A stored response of the caller's, as the client ended with it."""
+    return jsonify(stored_response(mock_state(), response_id)["response"])
 
 
 @stored_api.delete("/v1/responses/<response_id>")
 def delete_response(response_id: str) -> Response:
-    """Forget a stored response."""
+    """Forget a stored response of the caller's."""
     state = mock_state()
-    state.keys.authenticate(request.headers.get("Authorization"))
-    if not state.store.delete(response_id):
-        raise ApiError("not_found", param="response_id", id=clip(response_id))
+    if not delete_owned(state.store, response_id, caller(state)):
+        raise not_found(response_id)
     return jsonify({"id": response_id, "object": deleted_object(state.config.profile), "deleted": True})
 
 
@@ -123,7 +128,7 @@ def deleted_object(profile: str) -> str:
 @stored_api.get("/v1/responses/<response_id>/input_items")
 def list_input_items(response_id: str) -> Response:
     """A page of a stored response's input items (``limit``, ``order``, ``after``: ``schemas/endpoints.json``)."""
-    items = stored(response_id)["input_items"]
+    items = stored_response(mock_state(), response_id)["input_items"]
     rules = input_items_query()
     limit_rule, order_rule = rules["limit"], rules["order"]
     limit = int_param(
@@ -149,11 +154,22 @@ def list_input_items(response_id: str) -> Response:
     )
 
 
-def stored(response_id: str) -> dict[str, Any]:
-    """The stored record for ``response_id`` after checking the key; 404 when unknown."""
-    state = mock_state()
-    state.keys.authenticate(request.headers.get("Authorization"))
-    record = state.store.get(response_id)
+def caller(state: MockState) -> str:
+    """The owner of the request's key (``state/owners.py``), after checking the key (401)."""
+    return owner_of(state.keys.authenticate(request.headers.get("Authorization")))
+
+
+def stored_response(state: MockState, response_id: str) -> Record:
+    """The caller's stored record for ``response_id``: the one lookup of the stored-response routes.
+
+    Another key's response is not found, exactly as an id never stored.
+    """
+    record = owned(state.store, response_id, caller(state))
     if record is None:
-        raise ApiError("not_found", param="response_id", id=clip(response_id))
+        raise not_found(response_id)
     return record
+
+
+def not_found(response_id: str) -> ApiError:
+    """The profile's 404 for a response id: unknown, or not the caller's (the two answer alike)."""
+    return ApiError("not_found", param="response_id", id=clip(response_id))

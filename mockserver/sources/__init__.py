@@ -32,10 +32,17 @@ __all__ = ["CannedReply", "CreateRequest", "Reply", "ResponseReply", "Source", "
 
 @dataclass(frozen=True)
 class CreateRequest:
-    """A create request that passed the HTTP layer: a valid body, for a served model the key may use."""
+    """A create request that passed the HTTP layer: a valid body, for a served model the key may use.
+
+    ``owner`` is whose stored responses the request may continue
+    (``previous_response_id``) and whose its reply becomes: a digest of the
+    caller's key or project (``state/owners.py``); empty for a request made
+    outside HTTP, which owns nothing.
+    """
 
     body: dict[str, Any]
     model: ModelSpec
+    owner: str = ""
 
     @property
     def streamed(self) -> bool:

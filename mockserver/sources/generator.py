@@ -20,6 +20,7 @@ from ..failures import printable as clip
 from ..reply import ResponseReply
 from ..reply.response import Turn, build_response, normalise_input
 from ..reply.text import seeded_rng
+from ..state.owners import owned
 from ..state.store import Store, read_seed
 from . import CreateRequest, Source
 
@@ -57,13 +58,17 @@ class GeneratorSource(Source):
         )
 
     def turn(self, request: CreateRequest) -> Turn:
-        """The conversation so far (via ``previous_response_id``) plus this request's input."""
+        """The conversation so far (via ``previous_response_id``) plus this request's input.
+
+        Only the caller's own responses continue (``state/owners.py``): another
+        key's id is refused exactly as an unknown one.
+        """
         body = request.body
         input_items = normalise_input(body["input"], self.behaviour.id_prefixes["input_item"])
         history: list[dict[str, Any]] = []
         previous_id = body.get("previous_response_id")
         if previous_id:
-            record = self.store.get(previous_id)
+            record = owned(self.store, previous_id, request.owner)
             if record is None:
                 raise ApiError("previous_response_not_found", param="previous_response_id", id=clip(previous_id))
             history = list(record["conversation"])
