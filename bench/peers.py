@@ -201,6 +201,8 @@ def npm_peers(folder: Path, cache: Path | None = None) -> NpmPeers:
         [str(bins / "llmock"), "--port", str(aimock_port), "--fixtures", str(fixture), "--log-level", "silent"],
         aimock_port,
     )
+    if not OPENAPI.is_file():
+        return NpmPeers(None, aimock, f"{OPENAPI} is missing: the Steady row is skipped")
     return NpmPeers(steady, aimock)
 
 

@@ -123,15 +123,24 @@ def main(argv: list[str] | None = None) -> int:
                 if args.no_peers
                 else peer_servers.npm_peers(work)
             )
-            servers += [peer for peer in (npm.steady, npm.aimock) if peer is not None]
-            for server in servers[len(started_servers) :]:
-                server.start(work)
-                started_servers.append(server)
+            servers[-1].start(work)
+            started_servers.append(servers[-1])
+            skipped = [npm.skipped] if npm.skipped else []
+            for peer in (npm.steady, npm.aimock):
+                if peer is None:
+                    continue
+                try:
+                    peer.start(work)
+                except RuntimeError as exc:  # a peer that cannot start loses its row, not the run
+                    skipped.append(f"{peer.label} did not start: {str(exc).splitlines()[-1]}")
+                    continue
+                servers.append(peer)
+                started_servers.append(peer)
             figures = measure(servers, body_file, stream_body, args)
         finally:
             for server in reversed(started_servers):
                 server.stop()
-    run = Run(servers, figures, skipped=npm.skipped, reply_bytes=len(reply))
+    run = Run(servers, figures, skipped="; ".join(skipped), reply_bytes=len(reply))
     run.sse_events = sse.count(b"\ndata:") + sse.startswith(b"data:")
     print("bench: in-process create path (respx, distinct bodies) ...", flush=True)
     run.in_process = in_process_bench(reply, rounds=args.rounds)
