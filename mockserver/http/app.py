@@ -30,6 +30,7 @@ from ..state.owners import record_key
 from ..state.store import Store, forget_fault_counts, open_store
 from .admin import admin, is_admin_path
 from .auth import KeyChecker, key_from_header
+from .encoding import FastJSONProvider
 from .errors import error_object, refusal_of, register_error_handlers
 from .openapi import openapi_blueprint
 from .request import MockRequest
@@ -56,6 +57,7 @@ def create_app(
     if overrides:
         config = config.with_changes(**overrides)
     app = Flask("mockserver")
+    app.json = FastJSONProvider(app)
     app.request_class = MockRequest
     app.config["MOCK"] = config
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
