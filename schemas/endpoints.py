@@ -108,7 +108,7 @@ def retrieve_query() -> dict[str, dict[str, Any]]:
 
 
 def object_name(kind: str) -> str:
-    """The ``object`` of a lifecycle reply: ``input_tokens``, ``compaction``, ``conversation``, ``conversation_deleted``."""
+    """The ``object`` of a lifecycle reply (``input_tokens``, ``compaction``, ``conversation``, ...)."""
     return _data()["objects"][kind]
 
 

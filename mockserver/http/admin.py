@@ -130,6 +130,7 @@ def shown_config() -> dict[str, Any]:
     values["scenarios_dir"] = str(state.config.scenarios_dir) if state.config.scenarios_dir else None
     values["replay_dir"] = str(state.config.replay_dir) if state.config.replay_dir else None
     values["store_url"] = masked_url(state.config.store_url)
+    values["background_pace"] = [s if s != float("inf") else "hold" for s in state.config.background_pace]
     values["seed_now"] = state.seed
     return values
 

@@ -1,4 +1,4 @@
-"""The API: ``POST /v1/responses`` and ``GET /v1/models``; the stored-response routes where they are served.
+"""The Responses API: ``POST /v1/responses``, ``GET /v1/models``, compact, and the stateful routes where served.
 
 ``create_response`` is the pipeline, in the order the gateway works (key,
 then body, then model)::
@@ -6,10 +6,17 @@ then body, then model)::
     auth, body, checks  ->  faults asked for  ->  a source answers  ->  delivery sends it
 
 Each step is a function of its own module, handed what it needs: nothing
-travels through ``flask.g``. The stored-response routes (``GET``/``DELETE
-/v1/responses/{id}``, ``input_items``) are a blueprint of their own,
-registered only where they are served (the openai profile, or
-``serve_stored_routes``); the gateway answers them with its NoRoute 404.
+travels through ``flask.g``. The other routes are blueprints of their own,
+registered only where they are served (``schemas/endpoints.json``):
+
+- ``compact_api``: ``POST /v1/responses/compact`` (both profiles: new-api relays it);
+- ``stored_api``: ``GET``/``DELETE /v1/responses/{id}`` (``?stream=true&starting_after=N``
+  resumes a stream) and ``input_items`` (the openai profile, or ``serve_stored_routes``);
+- ``lifecycle_api``: cancel and input token counting (the openai profile);
+  the Conversations API is ``conversations.py``.
+
+The gateway answers every route it does not serve with its NoRoute 404.
+Every read of a stored response goes through ``state.records.stored_response``.
 """
 
 from __future__ import annotations
@@ -21,21 +28,28 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 import schemas
-from schemas.endpoints import input_items_query
+from schemas.endpoints import input_items_query, object_name, retrieve_query
 
 from .. import faultspec
-from ..delivery import deliver
+from ..config import KeySpec, ModelSpec
+from ..delivery import deliver, deliver_events
 from ..delivery import faults as injected
 from ..failures import ApiError, MockError
 from ..failures import printable as clip
+from ..reply import compaction
+from ..reply.response import shaped
+from ..reply.tokens import count_input_tokens as count_input_tokens_of
 from ..sources import CreateRequest, first_answer
-from ..state import MockState, mock_state
-from .checks import check_request
+from ..state import MockState, mock_state, records
+from .checks import check_body, check_request
+from .pages import page_of
 from .request import choice_param, int_param, read_json_body
 
 log = logging.getLogger("mockserver")
 api = Blueprint("api", __name__)
 stored_api = Blueprint("stored_api", __name__)
+lifecycle_api = Blueprint("lifecycle_api", __name__)
+compact_api = Blueprint("compact_api", __name__)
 
 
 @api.post("/v1/responses")
@@ -56,7 +70,7 @@ def create_response() -> Response:
     if ignored:  # the upstream processes only the parameters it documents and ignores the rest
         log.info("parameters ignored (accepted, no effect): %s", ", ".join(clip(name) for name in ignored))
     faults = requested_faults(state, request.headers.get(faultspec.HEADER))
-    reply = first_answer(state.all_sources(), CreateRequest(body, model))
+    reply = first_answer(state.all_sources(), CreateRequest(body, model, key))
     state.keys.charge(key)  # only a request that got an answer costs quota
     return deliver(reply, faults, state)
 
@@ -96,15 +110,26 @@ def list_models() -> Response:
 
 @stored_api.get("/v1/responses/<response_id>")
 def retrieve_response(response_id: str) -> Response:
-    """A stored response, as the client ended with it."""
-    return jsonify(stored(response_id)["response"])
+    """A stored response as it is now (a background one where its clock says); with ``stream=true``, its events
+    after ``starting_after`` as SSE (stream resume)."""
+    state = mock_state()
+    key = state.keys.authenticate(request.headers.get("Authorization"))
+    record = records.stored_response(state.store, response_id, key)
+    rules = retrieve_query()
+    if choice_param(request, "stream", choices=rules["stream"]["enum"], default=rules["stream"]["default"]) == "true":
+        low = rules["starting_after"]["minimum"]
+        after = int_param(request, "starting_after", default=low, low=low, high=2**53)
+        events = [e for e in records.stored_events(record) if e.get("sequence_number", -1) > after]
+        return deliver_events(events, state, label=response_id)
+    return jsonify(records.response_now(record))
 
 
 @stored_api.delete("/v1/responses/<response_id>")
 def delete_response(response_id: str) -> Response:
     """Forget a stored response."""
     state = mock_state()
-    state.keys.authenticate(request.headers.get("Authorization"))
+    key = state.keys.authenticate(request.headers.get("Authorization"))
+    records.stored_response(state.store, response_id, key)
     if not state.store.delete(response_id):
         raise ApiError("not_found", param="response_id", id=clip(response_id))
     return jsonify({"id": response_id, "object": deleted_object(state.config.profile), "deleted": True})
@@ -120,37 +145,62 @@ def deleted_object(profile: str) -> str:
 @stored_api.get("/v1/responses/<response_id>/input_items")
 def list_input_items(response_id: str) -> Response:
     """A page of a stored response's input items (``limit``, ``order``, ``after``: ``schemas/endpoints.json``)."""
-    items = stored(response_id)["input_items"]
-    rules = input_items_query()
-    limit_rule, order_rule = rules["limit"], rules["order"]
-    limit = int_param(
-        request, "limit", default=limit_rule["default"], low=limit_rule["minimum"], high=limit_rule["maximum"]
-    )
-    order = choice_param(request, "order", choices=order_rule["enum"], default=order_rule["default"])
-    ordered = items if order == "asc" else list(reversed(items))
-    after = request.args.get("after")
-    if after:
-        ids = [item["id"] for item in ordered]
-        if after not in ids:
-            raise ApiError("invalid_request", param="after", detail=f"no input item {clip(after)!r} in this response")
-        ordered = ordered[ids.index(after) + 1 :]
-    page = ordered[:limit]
-    return jsonify(
-        {
-            "object": "list",
-            "data": page,
-            "has_more": len(ordered) > limit,
-            "first_id": page[0]["id"] if page else None,
-            "last_id": page[-1]["id"] if page else None,
-        }
-    )
-
-
-def stored(response_id: str) -> dict[str, Any]:
-    """The stored record for ``response_id`` after checking the key; 404 when unknown."""
     state = mock_state()
-    state.keys.authenticate(request.headers.get("Authorization"))
-    record = state.store.get(response_id)
-    if record is None:
+    key = state.keys.authenticate(request.headers.get("Authorization"))
+    record = records.stored_response(state.store, response_id, key)
+    return jsonify(page_of(record["input_items"], request, input_items_query(), "response"))
+
+
+@lifecycle_api.post("/v1/responses/<response_id>/cancel")
+def cancel_response(response_id: str) -> Response:
+    """Cancel a background response that is queued or in progress; cancelling it again changes nothing."""
+    state = mock_state()
+    key = state.keys.authenticate(request.headers.get("Authorization"))
+    records.stored_response(state.store, response_id, key)
+    at = records.now()
+    record = state.store.update(response_id, records.cancel_change(at))
+    if record is None:  # deleted meanwhile
         raise ApiError("not_found", param="response_id", id=clip(response_id))
-    return record
+    return jsonify(records.response_now(record, at))
+
+
+@lifecycle_api.post("/v1/responses/input_tokens")
+def count_input_tokens() -> Response:
+    """The input tokens a create request with this body would be charged (its reply's ``usage.input_tokens``)."""
+    state = mock_state()
+    key = state.keys.authenticate(request.headers.get("Authorization"))
+    body = check_body(read_body(state), "input_tokens_request", state.config.profile)
+    turn = state.generator.turn(
+        CreateRequest({**body, "input": body.get("input") or []}, served_model(state, body, key), key)
+    )
+    count = count_input_tokens_of(turn.conversation, body.get("instructions"))
+    return jsonify({"object": object_name("input_tokens"), "input_tokens": count})
+
+
+@compact_api.post("/v1/responses/compact")
+def compact_conversation() -> Response:
+    """The conversation (input, or a stored response's turns) shrunk to its user messages and one compaction item."""
+    state = mock_state()
+    key = state.keys.authenticate(request.headers.get("Authorization"))
+    body = check_body(read_body(state), "compact_request", state.config.profile)
+    model = served_model(state, body, key)
+    turn = state.generator.turn(CreateRequest({**body, "input": body.get("input") or []}, model, key))
+    reply = compaction.compacted(turn.conversation, state.behaviour, body.get("instructions"))
+    state.keys.charge(key)
+    return jsonify(shaped(reply, state.behaviour))
+
+
+def read_body(state: MockState) -> Any:
+    """The JSON body, read with the limits of a create request (size, depth, Content-Type)."""
+    return read_json_body(request, max_bytes=state.config.max_body_bytes, max_depth=state.config.max_json_depth)
+
+
+def served_model(state: MockState, body: dict[str, Any], key: KeySpec) -> ModelSpec:
+    """The model a body names (served and allowed to the key), or the first served one when it names none."""
+    if not body.get("model"):
+        return state.config.models[0]
+    model = state.config.model(body["model"])
+    if model is None:
+        raise ApiError("unknown_model", param="model", model=body["model"])
+    state.keys.authorize_model(key, model.id)
+    return model

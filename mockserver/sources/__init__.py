@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from ..config import ModelSpec
+from ..config import KeySpec, ModelSpec
 from ..reply import CannedReply, Reply, ResponseReply
 
 __all__ = ["CannedReply", "CreateRequest", "Reply", "ResponseReply", "Source", "first_answer"]
@@ -32,10 +32,14 @@ __all__ = ["CannedReply", "CreateRequest", "Reply", "ResponseReply", "Source", "
 
 @dataclass(frozen=True)
 class CreateRequest:
-    """A create request that passed the HTTP layer: a valid body, for a served model the key may use."""
+    """A create request that passed the HTTP layer: a valid body, for a served model the key may use.
+
+    ``key`` is the caller's key: what stored responses and conversations it continues must be its own.
+    """
 
     body: dict[str, Any]
     model: ModelSpec
+    key: KeySpec | None = None
 
     @property
     def streamed(self) -> bool:
