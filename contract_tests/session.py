@@ -15,6 +15,7 @@ import inspect
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -102,6 +103,8 @@ class ContractSession:
     compat: CompatTally = field(default_factory=CompatTally)
     levels: Levels = field(default_factory=default_levels)
     reported: Reported = field(default_factory=Reported)
+    #: The run's shared folder (budget, preflight, the lifecycle probe), when the run has one.
+    folder: Path | None = None
 
     def __post_init__(self) -> None:
         """The levels in force: the user's ``--contract-levels`` file over the default; ``--strict-openai``
@@ -226,7 +229,7 @@ def open_session(config: pytest.Config) -> ContractSession:
             server_command=None if options.app else mock_command(options),
         )
         models = options.models or discover_models(target)
-    return ContractSession(options=options, target=target, models=tuple(models))
+    return ContractSession(options=options, target=target, models=tuple(models), folder=folder)
 
 
 def in_process_app(options: ContractOptions) -> Any:
@@ -241,8 +244,14 @@ def in_process_app(options: ContractOptions) -> Any:
         return found  # an app object, not a factory
     parameters = inspect.signature(found).parameters
     # The mock as the profile's target routes: in the gateway profile the stored-response routes answer
-    # new-api's NoRoute 404, which the suite's stateful checks expect there.
-    offered = {"profile": options.profile, "api_keys": [options.api_key], "log_requests": False}
+    # new-api's NoRoute 404, which the suite's stateful checks expect there. Background responses finish
+    # in a third of a second, so the lifecycle checks poll briefly.
+    offered = {
+        "profile": options.profile,
+        "api_keys": [options.api_key],
+        "log_requests": False,
+        "background_pace": (0.05, 0.3),
+    }
     if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
         offered = {k: v for k, v in offered.items() if k in parameters}
     return found(**offered)
