@@ -49,29 +49,25 @@ def resume_starts_over(profile: str = "openai", api_keys: Iterable[str] = ()) ->
     return app
 
 
-def counts_no_tokens(profile: str = "openai", api_keys: Iterable[str] = ()) -> Flask:
-    """``POST /responses/input_tokens`` answers 0 (a count no reply would charge)."""
+def _answering(api_keys: Iterable[str], method: str, suffix: str, body: dict) -> Flask:
+    """The mock, its 200 answers to ``method`` paths ending in ``suffix`` replaced by ``body``."""
     app = _mock(api_keys)
 
     @app.after_request
-    def _zero(response: Response) -> Response:
-        if request.path.endswith("/input_tokens") and response.status_code == 200:
-            response.set_data(json.dumps({"object": "response.input_tokens", "input_tokens": 0}))
+    def _replace(response: Response) -> Response:
+        if request.method == method and request.path.endswith(suffix) and response.status_code == 200:
+            response.set_data(json.dumps(body))
         return response
 
     return app
+
+
+def counts_no_tokens(profile: str = "openai", api_keys: Iterable[str] = ()) -> Flask:
+    """``POST /responses/input_tokens`` answers 0 (a count no reply would charge)."""
+    return _answering(api_keys, "POST", "/input_tokens", {"object": "response.input_tokens", "input_tokens": 0})
 
 
 def conversation_forgets(profile: str = "openai", api_keys: Iterable[str] = ()) -> Flask:
     """A conversation's item list is always empty."""
-    app = _mock(api_keys)
-
-    @app.after_request
-    def _forget(response: Response) -> Response:
-        if request.method == "GET" and request.path.endswith("/items") and response.status_code == 200:
-            response.set_data(
-                json.dumps({"object": "list", "data": [], "has_more": False, "first_id": None, "last_id": None})
-            )
-        return response
-
-    return app
+    empty = {"object": "list", "data": [], "has_more": False, "first_id": None, "last_id": None}
+    return _answering(api_keys, "GET", "/items", empty)

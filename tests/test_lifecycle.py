@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -21,28 +20,11 @@ from mockserver.state import records
 from mockserver.state.store import CONVERSATIONS, open_store
 from schemas.stream import parse_sse, validate_sse
 
-from .servers import mock_process, redis_server
+from .servers import mock_process
 
 KEY = "sk-lifecycle"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 MODEL = "qwen3.6-plus"
-
-
-class Clock:
-    """The background clock, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr(records, "now", clock)
-    return clock
 
 
 def client(**config):
@@ -68,12 +50,13 @@ def get(api, path):
 
 
 def test_a_background_response_is_queued_then_in_progress_then_completed(openai, clock):
+    start = clock.now
     created = create(openai, background=True)
     assert created["status"] == "queued" and created["background"] is True and created["output"] == []
     assert "usage" not in created and schemas.validate(created, "response", "openai") == []
     statuses = []
     for moved in (0.5, 1.0, 2.9, 3.0):
-        clock.now = 1_000_000.0 + moved
+        clock.now = start + moved
         statuses.append(get(openai, f"/v1/responses/{created['id']}").get_json()["status"])
     assert statuses == ["queued", "in_progress", "in_progress", "completed"]
     final = get(openai, f"/v1/responses/{created['id']}").get_json()
@@ -394,21 +377,6 @@ def test_openai_ids_and_rate_limit_headers(openai):
 # --- shared stores: what worker processes see -----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory) -> Iterator[str]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        yield url
-
-
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-def store_url(request, tmp_path) -> str:
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    return f"{request.getfixturevalue('redis_url')}?prefix=life{tmp_path.name}"
-
-
 def test_kinds_have_their_own_ids_and_updates_are_atomic(store_url):
     import threading
 
@@ -433,13 +401,6 @@ def test_kinds_have_their_own_ids_and_updates_are_atomic(store_url):
     assert store.get("same") == {"n": 0} and store.update("missing", lambda r: r) is None
     store.clear()
     assert store.ids(kind=CONVERSATIONS) == []
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def shared_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'shared.db'}"
-    return f"{request.getfixturevalue('redis_url')}?prefix=shared{tmp_path.name}"
 
 
 def test_two_apps_sharing_a_store_share_background_cancel_and_conversations(shared_url, clock):

@@ -15,7 +15,6 @@ import openai
 import pytest
 
 from mockserver import create_app
-from mockserver.state import records
 
 from .conftest import API_KEY
 from .servers import LiveServer
@@ -23,21 +22,6 @@ from .servers import LiveServer
 pytestmark = pytest.mark.sdk
 
 MODEL = "qwen3.6-plus"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 2_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr(records, "now", clock)
-    return clock
 
 
 @pytest.fixture(scope="module")

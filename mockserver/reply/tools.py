@@ -31,7 +31,7 @@ from .topic import content_words
 
 
 def function_tools(request: dict[str, Any]) -> list[dict[str, Any]]:
-    """The request's function tools (built-in tools such as ``web_search`` are not called by the mock)."""
+    """The request's function tools (the built-in ``web_search`` and ``code_interpreter`` are ``builtin.py``'s)."""
     return [tool for tool in request.get("tools") or [] if tool.get("type") == "function"]
 
 
