@@ -27,7 +27,7 @@ from schemas.behaviour import Behaviour
 from schemas.recording import is_event
 
 from ..config import Pacing
-from ..faultspec import Faults
+from ..faultspec import NO_FAULTS, Faults
 from ..reply import CannedReply, Reply, ResponseReply
 from ..reply.response import failed_response
 from ..state import records
@@ -76,8 +76,6 @@ def deliver_events(
     pacing: Pacing | None = None,
 ) -> Response:
     """Send generated (or stored) events as SSE: ``--stream-delay``, the streaming physics, pings, wire faults."""
-    from ..faultspec import NO_FAULTS
-
     chunks = event_chunks(
         events, delay=state.config.stream_delay, pacing=pacing or state.config.pacing, seed=state.seed
     )
