@@ -152,23 +152,13 @@ def usage_arithmetic(usage: Any, path: str = "/usage") -> list[Finding]:
             )
         )
     reasoning = object_or_empty(usage.get("output_tokens_details")).get("reasoning_tokens")
-    if isinstance(reasoning, int) and isinstance(produced, int) and reasoning > produced:
-        found.append(
-            finding(
-                "usage_arithmetic",
-                f"{path}/output_tokens_details/reasoning_tokens",
-                f"{reasoning} reasoning tokens > {produced} output tokens",
-            )
-        )
     cached = object_or_empty(usage.get("input_tokens_details")).get("cached_tokens")
-    if isinstance(cached, int) and isinstance(given, int) and cached > given:
-        found.append(
-            finding(
-                "usage_arithmetic",
-                f"{path}/input_tokens_details/cached_tokens",
-                f"{cached} cached tokens > {given} input tokens",
-            )
-        )
+    for part, whole, pointer, what in (
+        (reasoning, produced, "output_tokens_details/reasoning_tokens", "reasoning tokens > {} output tokens"),
+        (cached, given, "input_tokens_details/cached_tokens", "cached tokens > {} input tokens"),
+    ):
+        if isinstance(part, int) and isinstance(whole, int) and part > whole:
+            found.append(finding("usage_arithmetic", f"{path}/{pointer}", f"{part} {what.format(whole)}"))
     details = usage.get("x_details")
     if isinstance(details, list):
         for index, entry in enumerate(details):
