@@ -430,3 +430,27 @@ def test_a_workers_server_runs_the_lifecycle_across_processes():
                 http.post(f"{base}/responses", json={"model": MODEL, "input": text, "conversation": conversation["id"]})
             items = http.get(f"{base}/conversations/{conversation['id']}/items?limit=100").json()["data"]
             assert len(items) == 9
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/v1/conversations", b"{not json"),
+        ("POST", "/v1/conversations", b'{"items": "nope"}'),
+        ("POST", "/v1/conversations/conv_1%0d%0aSet-Cookie:%20x=1", b'{"metadata": {}}'),
+        ("GET", "/v1/conversations/conv_x/items?limit=1000", None),
+        ("GET", "/v1/conversations/conv_x/items/%00", None),
+        ("POST", "/v1/responses/input_tokens", b'{"input": 5}'),
+        ("POST", "/v1/responses/input_tokens", b"[1, 2]"),
+        ("POST", "/v1/responses/compact", b'{"input": "no model"}'),
+        ("POST", "/v1/responses/compact", b'{"model": "qwen3.6-plus", "previous_response_id": "resp_none"}'),
+        ("POST", "/v1/responses/resp_%0d%0a/cancel", None),
+        ("GET", "/v1/responses/resp_x?stream=true&starting_after=99999999999999999999", None),
+    ],
+)
+def test_hostile_input_to_the_lifecycle_routes_is_a_4xx_in_the_envelope(openai, method, path, body):
+    headers = {**AUTH, "Content-Type": "application/json"}
+    reply = openai.open(path, method=method, data=body, headers=headers)
+    assert 400 <= reply.status_code < 500, reply.get_data(as_text=True)
+    error = reply.get_json()["error"]
+    assert schemas.validate(reply.get_json(), "error", "openai") == [] and "\r" not in error["message"]
