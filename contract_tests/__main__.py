@@ -26,6 +26,7 @@ from .compare import Docs, unified_diff
 from .report import Row, render
 
 SCHEMA_KINDS = ("response", "error", "event")
+FORMATS = ("text", "markdown", "html")
 #: ``infer --write`` puts ``schemas/<profile>/<name>.schema.candidate.json`` under this folder (the repository).
 CANDIDATE_ROOT = schemas.SCHEMA_ROOT.parent
 
@@ -74,7 +75,12 @@ def parser() -> argparse.ArgumentParser:
     drift.add_argument("folder", type=Path, metavar="DIR")
     drift.add_argument("--against", type=Path, metavar="OLD_DIR", help="an earlier recording of the same requests")
     drift.add_argument("--profile", choices=schemas.PROFILES, default="gateway")
-    drift.add_argument("--format", choices=("text", "markdown"), default="text", help="markdown: for a CI summary")
+    drift.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="markdown: for a CI summary; html: one self-contained page (a CI artifact)",
+    )
     drift.add_argument(
         "--infer-out", type=Path, metavar="FILE", help="also write the schemas inferred from DIR (one per kind)"
     )
@@ -97,7 +103,7 @@ def parser() -> argparse.ArgumentParser:
     com.add_argument(
         "folder", type=Path, nargs="?", metavar="DIR", help="recordings (default: the mock, recorded in-process)"
     )
-    com.add_argument("--format", choices=("text", "markdown"), default="text")
+    com.add_argument("--format", choices=FORMATS, default="text", help="markdown: for a CI summary; html: one page")
     return p
 
 
@@ -176,7 +182,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
         Row(d.level, d.where, d.path, f"[{d.rule}] {d.what}" + (f" ({d.note})" if d.note else ""), d.sources)
         for d in report.differences
     ]
-    print(render(args.format, "Drift report", context, verdict, rows, LEVEL_GROUPS), end="")
+    print(shown(args.format, "Drift report", context, verdict, rows, LEVEL_GROUPS, failed=bool(count)), end="")
     return report.exit_code
 
 
@@ -237,8 +243,22 @@ def cmd_compat(args: argparse.Namespace) -> int:
         "known = listed in schemas/deviations.json, with what the openai SDK does about it",
     ]
     verdict = f"{new} new deviation(s) from OpenAI (exit 1)" if new else "Only known deviations from OpenAI (exit 0)"
-    print(render(args.format, "OpenAI compatibility report", context, verdict, rows, ("new", "known")), end="")
+    print(
+        shown(args.format, "OpenAI compatibility report", context, verdict, rows, ("new", "known"), failed=bool(new)),
+        end="",
+    )
     return 1 if new else 0
+
+
+def shown(
+    fmt: str, title: str, context: list[str], verdict: str, rows: list[Row], groups: tuple[str, ...], *, failed: bool
+) -> str:
+    """A findings report for a terminal, as Markdown, or as one HTML page (``html.findings_html``)."""
+    if fmt == "html":
+        from .html import findings_html
+
+        return findings_html(title, context, verdict, rows, groups, failed=failed)
+    return render(fmt, title, context, verdict, rows, groups)
 
 
 def _repo_path(uri: str) -> str:

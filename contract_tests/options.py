@@ -17,6 +17,8 @@ pytest-profiling, and two definitions of one option make pytest refuse to start.
 | ``--contract-hypothesis-profile mock|live|nightly`` | ``CONTRACT_HYPOTHESIS_PROFILE`` | live over HTTP, else mock |
 | ``--contract-app module:factory`` | | ``mockserver:create_app`` |
 | ``--contract-levels FILE`` | ``CONTRACT_LEVELS`` | ``schemas/levels.json`` alone |
+| ``--contract-html FILE`` | ``CONTRACT_HTML`` | no HTML report |
+| ``--contract-markdown FILE`` | ``CONTRACT_MARKDOWN`` | no Markdown summary |
 
 A live target without a key is not an option error: the preflight
 (:mod:`contract_tests.preflight`) reports it, with the other ways a target
@@ -123,6 +125,27 @@ def add_options(parser: pytest.Parser) -> None:
             "date) merged over schemas/levels.json; env CONTRACT_LEVELS"
         ),
     )
+    group.addoption(
+        "--contract-html",
+        dest="contract_html",
+        default=None,
+        metavar="FILE",
+        help="write the run's report as one self-contained HTML file: checks, violations, coverage (env CONTRACT_HTML)",
+    )
+    group.addoption(
+        "--contract-markdown",
+        dest="contract_markdown",
+        default=None,
+        metavar="FILE",
+        help="write the run's summary as Markdown, for a CI job summary (env CONTRACT_MARKDOWN)",
+    )
+
+
+def report_files(config: pytest.Config) -> tuple[str | None, str | None]:
+    """Where to write the HTML report and the Markdown summary (option, else environment), each None: not asked."""
+    html = _first(config.getoption("contract_html", None), "", ("CONTRACT_HTML",))[0]
+    markdown = _first(config.getoption("contract_markdown", None), "", ("CONTRACT_MARKDOWN",))[0]
+    return html, markdown
 
 
 @dataclass(frozen=True)

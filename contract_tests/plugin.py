@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from .options import ContractOptions, add_options
+from .options import ContractOptions, add_options, report_files
 from .run import SESSION, WORKER_INPUT, is_worker, named_run_folder, remove_run_folder, run_folder
 
 #: The suite's own test modules (the folder as imported and as resolved): the preflight runs only
@@ -43,6 +43,15 @@ SUITE_FOLDERS = tuple({str(Path(__file__).parent) + os.sep, str(Path(__file__).r
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With ``--contract-html`` or ``--contract-markdown``, the process that starts the run writes them at its end."""
+    html, markdown = report_files(config)
+    if (html or markdown) and not is_worker(config):
+        from .reporting import ReportWriter
+
+        config.pluginmanager.register(ReportWriter(config, html, markdown), "responses-contract-report")
 
 
 # --- mock_gateway: the in-process mock for users' own tests -------------------------------------
@@ -113,7 +122,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The process that started the run exits with 6 when the preflight found the target unusable."""
+    """The process that started the run exits with 6 when the preflight found the target unusable.
+
+    A pytest-xdist worker that ran the suite hands its session's payload to the controller when a report is asked for.
+    """
+    if is_worker(session.config) and any(report_files(session.config)):
+        from .reporting import worker_payload
+        from .runreport import WORKER_OUTPUT
+
+        payload = worker_payload(session.config)
+        if payload is not None:
+            session.config.workeroutput[WORKER_OUTPUT] = payload  # type: ignore[attr-defined]
     verdict = _failed_verdict(session.config)
     if verdict is not None:
         from .preflight import EXIT_UNUSABLE
@@ -140,8 +159,14 @@ def _failed_verdict(config: pytest.Config) -> Any:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Mask the key in every report (tracebacks with ``-l``, captured output, JUnit XML)."""
+    """Mask the key in every report (tracebacks with ``-l``, captured output, JUnit XML); mark the suite's own.
+
+    The mark (an attribute pytest-xdist carries to the controller with the
+    report) tells the HTML report which tests are the suite's checks.
+    """
     report = yield
+    if _in_suite(item):
+        report.responses_contract = True
     session = item.config.stash.get(SESSION, None)
     secrets = session.target.secrets if session else ()
     if secrets:

@@ -62,7 +62,7 @@ def markdown(title: str, context: Sequence[str], verdict: str, rows: Sequence[Ro
         ]
         for row in members:
             lines.append(
-                f"| {_cell(row.where)} | `{_cell(row.path or '/')}` | {_cell(row.what)} | {_cell(_seen(row.seen_in))} |"
+                f"| {cell(row.where)} | `{cell(row.path or '/')}` | {cell(row.what)} | {cell(_seen(row.seen_in))} |"
             )
         lines.append("")
     if not rows:
@@ -79,5 +79,6 @@ def _seen(sources: Sequence[str], limit: int = 4) -> str:
     return shown + (f" and {len(sources) - limit} more" if len(sources) > limit else "")
 
 
-def _cell(value: str) -> str:
+def cell(value: str) -> str:
+    """``value`` fit for one Markdown table cell (no pipe, no line break)."""
     return value.replace("|", "\\|").replace("\n", " ")

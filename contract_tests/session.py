@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -27,9 +28,10 @@ from schemas.levels import Levels, LevelsError, default_levels, load_levels
 
 from . import checks
 from .budget import RequestBudget
+from .coverage import Observed
 from .options import DEFAULT_MODEL, ContractOptions
 from .preflight import preflight_for_run
-from .reproduce import failure_report
+from .reproduce import failure_report, mask, reproduction
 from .run import run_folder
 from .target import Reply, Target
 
@@ -95,6 +97,10 @@ class Reported:
             self.findings[(f.level, f.rule, _generalised(f.path), f.note or f.message[:160])] += 1
 
 
+#: Longest reply text a violation keeps for the HTML report.
+REPLY_SHOWN = 4000
+
+
 @dataclass
 class ContractSession:
     options: ContractOptions
@@ -103,6 +109,10 @@ class ContractSession:
     compat: CompatTally = field(default_factory=CompatTally)
     levels: Levels = field(default_factory=default_levels)
     reported: Reported = field(default_factory=Reported)
+    #: What the run sent and saw (the coverage matrix); the target tells it of every reply.
+    observed: Observed = field(default_factory=Observed)
+    #: Every failed expectation, structured for the HTML report (keys masked).
+    violations: list[dict[str, Any]] = field(default_factory=list)
     #: The run's shared folder (budget, preflight, the lifecycle probe), when the run has one.
     folder: Path | None = None
 
@@ -154,6 +164,7 @@ class ContractSession:
         failing = [f for f in levelled if f.fails]
         self.reported.add([f for f in levelled if not f.fails], what)
         if failing:
+            self.violations.append(violation_record(what, failing, reply, self.target.secrets))
             pytest.fail(failure_report(what, self.profile, failing, reply, self.target.secrets), pytrace=False)
 
     def expect_reply(self, request: dict[str, Any], reply: Reply, what: str) -> dict[str, Any]:
@@ -185,6 +196,28 @@ class ContractSession:
         return final
 
 
+def violation_record(what: str, findings: Sequence[Finding], reply: Reply | None, secrets: Sequence[str]) -> dict:
+    """A failed expectation as the HTML report shows it: the test, each finding, the request, reply, reproduction.
+
+    Plain data (it travels from pytest-xdist workers to the controller), every text masked.
+    """
+    current = os.environ.get("PYTEST_CURRENT_TEST", "")  # "path::test (call)", set by pytest for this purpose
+    record: dict[str, Any] = {
+        "test": current.rsplit(" ", 1)[0],
+        "what": what,
+        "findings": [{"rule": f.rule, "path": f.path, "message": f.message, "note": f.note} for f in findings],
+    }
+    sent = reply.sent if reply is not None else None
+    if reply is not None:
+        record["status"] = reply.status
+        record["reply"] = mask(reply.text[:REPLY_SHOWN], secrets)
+    if sent is not None:
+        body = sent.body.decode("utf-8", "backslashreplace") if sent.body is not None else ""
+        record["request"] = mask(f"{sent.method} {sent.url}\n{body}".rstrip(), secrets)
+        record["reproduction"] = mask("\n".join(reproduction(sent, reply.status, secrets)), secrets)
+    return record
+
+
 def discover_models(target: Target) -> tuple[str, ...]:
     """The models ``GET /v1/models`` lists (the default model first), else the default model."""
     reply = target.get("/models")
@@ -211,12 +244,17 @@ def open_session(config: pytest.Config) -> ContractSession:
     options = ContractOptions.from_config(config)
     folder = run_folder(config)
     budget = RequestBudget(folder, options.budget)
+    observed = Observed()
     if options.live:
         verdict = preflight_for_run(folder, options, budget)
         if not verdict.ok:
             pytest.skip(f"the target is not usable: {verdict.message}")
         target = Target(
-            base_url=options.base_url, api_key=options.api_key, budget=budget, key_variable=options.key_variable
+            base_url=options.base_url,
+            api_key=options.api_key,
+            budget=budget,
+            key_variable=options.key_variable,
+            observe=observed.observe,
         )
         models = options.models or verdict.models or discover_models(target)
     else:
@@ -227,9 +265,10 @@ def open_session(config: pytest.Config) -> ContractSession:
             key_variable=options.key_variable,
             in_process=f"--contract-app {options.app}" if options.app else "the mock",
             server_command=None if options.app else mock_command(options),
+            observe=observed.observe,
         )
         models = options.models or discover_models(target)
-    return ContractSession(options=options, target=target, models=tuple(models), folder=folder)
+    return ContractSession(options=options, target=target, models=tuple(models), observed=observed, folder=folder)
 
 
 def in_process_app(options: ContractOptions) -> Any:

@@ -11,7 +11,7 @@ test is skipped with ``request budget of N reached``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,6 +95,7 @@ class Target:
         key_variable: str = "CONTRACT_API_KEY",
         in_process: str = "the mock",
         server_command: str | None = None,
+        observe: Callable[[Reply], None] | None = None,
     ):
         if (base_url is None) == (app is None):
             raise ValueError("a target is either a base URL or an app")
@@ -108,6 +109,8 @@ class Target:
         self._server_command = None if app is None else server_command
         self._client: Any = None
         self._wsgi: Any = None
+        #: Told of every reply (the run's coverage counts what was sent and seen).
+        self._observe = observe
         if app is None:
             import httpx
 
@@ -199,9 +202,10 @@ class Target:
             in_process=self._answered_by,
             server_command=self._server_command,
         )
-        if self._wsgi is not None:
-            return self._in_process(sent, path)
-        return self._over_http(sent)
+        reply = self._in_process(sent, path) if self._wsgi is not None else self._over_http(sent)
+        if self._observe is not None:
+            self._observe(reply)
+        return reply
 
     def _spend(self) -> None:
         if self.requests is not None and not self.requests.spend():

@@ -454,3 +454,12 @@ def test_hostile_input_to_the_lifecycle_routes_is_a_4xx_in_the_envelope(openai, 
     assert 400 <= reply.status_code < 500, reply.get_data(as_text=True)
     error = reply.get_json()["error"]
     assert schemas.validate(reply.get_json(), "error", "openai") == [] and "\r" not in error["message"]
+
+
+def test_the_admin_views_show_a_background_response_where_its_clock_says(openai, clock):
+    created = create(openai, background=True)
+    listed = openai.get("/__mock__/responses").get_json()["data"]
+    assert [r["status"] for r in listed if r["id"] == created["id"]] == ["queued"]
+    assert openai.get(f"/__mock__/responses/{created['id']}").get_json()["status"] == "queued"
+    clock.now += 10
+    assert openai.get(f"/__mock__/responses/{created['id']}").get_json()["status"] == "completed"

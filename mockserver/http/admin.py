@@ -4,16 +4,18 @@ Off the ``/v1`` namespace, so they never collide with the API. They need no
 key (the mock binds to 127.0.0.1 by default) and never show one: keys appear
 masked in ``/config`` and request logs hold no headers.
 
+- ``GET  /__mock__/``           the inspector page (HTML, ``inspector.py``): requests, stored responses, faults
 - ``GET  /__mock__/health``     liveness, profile, store, number of stored responses
 - ``GET  /__mock__/responses``  the stored responses, newest first (``limit``)
+- ``GET  /__mock__/responses/<id>``  one stored response, as the client ended with it
 - ``POST /__mock__/reset``      forget stored responses, key usage, scenario and fault counts; restore the seed
 - ``GET|POST /__mock__/seed``   read or set the reply seed (``{"seed": N}``)
 - ``GET  /__mock__/requests``   the last requests this process served (``limit``)
 - ``GET  /__mock__/config``     the configuration in effect
 
-Stored responses, the seed and the counts live in the store, so with
-``--workers`` and a shared store every admin call holds on all workers;
-``/requests`` is the one per-process view.
+Stored responses, the seed, the counts and the recent requests live in the
+store, so with ``--workers`` and a shared store every admin call holds on all
+workers.
 """
 
 from __future__ import annotations
@@ -22,14 +24,21 @@ import os
 from dataclasses import asdict
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, render_template, request
 
-from ..failures import ApiError
-from ..state import mock_state
+from ..failures import ApiError, printable
+from ..state import mock_state, records
+from .inspector import page_values
 from .request import int_param, read_json_body
 
 PREFIX = "/__mock__"
-admin = Blueprint("admin", __name__, url_prefix=PREFIX)
+admin = Blueprint("admin", __name__, url_prefix=PREFIX, template_folder="templates")
+
+
+@admin.get("/")
+def inspector() -> str:
+    """The inspector page: recent requests, stored responses with their events, what is in force."""
+    return render_template("inspector.html", **page_values(mock_state()))
 
 
 @admin.get("/health")
@@ -58,7 +67,7 @@ def list_responses() -> Response:
         record = state.store.get(response_id)
         if record is None:  # evicted or deleted since ids() was read
             continue
-        response = record["response"]
+        response = records.response_now(record)  # a background response: where its clock says it is
         listed.append(
             {
                 "id": response_id,
@@ -70,6 +79,15 @@ def list_responses() -> Response:
         if len(listed) == limit:
             break
     return jsonify({"object": "list", "data": listed, "total": len(ids)})
+
+
+@admin.get("/responses/<response_id>")
+def stored_response(response_id: str) -> Response:
+    """One stored response as the client ended with it (the inspector links it); 404 when unknown."""
+    record = mock_state().store.get(response_id)
+    if record is None:
+        raise ApiError("not_found", param="response_id", id=printable(response_id))
+    return jsonify(records.response_now(record))
 
 
 @admin.post("/reset")
@@ -110,10 +128,8 @@ def recent_requests() -> Response:
     client got; never a header.
     """
     state = mock_state()
-    limit = int_param(request, "limit", default=100, low=1, high=state.recent.maxlen or 200)
-    with state.lock:
-        entries = list(state.recent)[-limit:]
-    return jsonify({"object": "list", "data": entries})
+    limit = int_param(request, "limit", default=100, low=1, high=state.recent.limit)
+    return jsonify({"object": "list", "data": state.recent.latest(limit)})
 
 
 @admin.get("/config")

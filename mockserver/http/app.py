@@ -10,6 +10,7 @@ line.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from flask import Flask, Response, request  # request: a MockRequest (its id, st
 
 from ..config import ConfigError, MockConfig
 from ..delivery.faults import DROPPED_CONNECTION_FILTER
+from ..delivery.timing import keep_timing, timed
 from ..faultspec import parse_all
 from ..sources import Source
 from ..sources.generator import GeneratorSource
@@ -122,6 +124,9 @@ def _register_request_hooks(app: Flask, config: MockConfig) -> None:
         state: MockState = app.extensions["mock"]
         if not request.path.startswith(ADMIN_PREFIX):  # the admin's own calls would crowd out the API's
             state.remember(recent_entry(response, elapsed_ms))
+        if response.is_streamed and request.response_id is not None:  # its events' timing, for the inspector
+            keep = functools.partial(keep_timing, state.store, request.response_id)
+            response.response = timed(response.response, keep)
         if config.log_requests:
             log.info(log_line(response, elapsed_ms))
         return response
@@ -158,7 +163,11 @@ def recent_entry(response: Response, elapsed_ms: float) -> dict[str, Any]:
         "status": response.status_code,
         "request_id": request.request_id,
         "ms": round(elapsed_ms, 2),
+        "at": round(time.time(), 3),
+        "stream": response.is_streamed,
     }
+    if request.response_id is not None:
+        entry["response_id"] = request.response_id
     received = request.received
     if received is not None and len(received) <= RECENT_BODY_LIMIT:
         entry["body"] = request.parsed if request.parsed is not None else received.decode("utf-8", "replace")

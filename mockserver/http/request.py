@@ -32,11 +32,14 @@ class MockRequest(Request):
 
     ``request_id`` names it in the reply's header and error messages;
     ``received`` is the body as read (None if never read) and ``parsed`` its
-    JSON, so ``/__mock__/requests`` can show it afterwards, refused or not.
+    JSON, so ``/__mock__/requests`` can show it afterwards, refused or not;
+    ``response_id`` is the id of the Response the mock answered with, if any
+    (the inspector page links it).
     """
 
     received: bytes | None = None
     parsed: Any = None
+    response_id: str | None = None
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -36,7 +36,7 @@ from ..delivery import deliver, deliver_events
 from ..delivery import faults as injected
 from ..failures import ApiError, MockError
 from ..failures import printable as clip
-from ..reply import compaction
+from ..reply import ResponseReply, compaction
 from ..reply.response import shaped
 from ..reply.tokens import count_input_tokens as count_input_tokens_of
 from ..sources import CreateRequest, first_answer
@@ -71,6 +71,8 @@ def create_response() -> Response:
         log.info("parameters ignored (accepted, no effect): %s", ", ".join(clip(name) for name in ignored))
     faults = requested_faults(state, request.headers.get(faultspec.HEADER))
     reply = first_answer(state.all_sources(), CreateRequest(body, model, key))
+    if isinstance(reply, ResponseReply):
+        request.response_id = reply.response["id"]  # for /__mock__/requests and the inspector page
     state.keys.charge(key)  # only a request that got an answer costs quota
     return deliver(reply, faults, state)
 

@@ -7,15 +7,16 @@ random lives here, per app (the valid-request memo and the fault dice too).
 
 The seed and the key counters live in the store (``Store.get_value``/``incr``):
 with a store shared between worker processes (``--workers``, ``--store``),
-setting the seed or resetting on one worker holds on all of them. Only
-``recent`` (the last requests, for the admin view) is per process.
+setting the seed or resetting on one worker holds on all of them; so do the
+last requests (``recent``, for ``/__mock__/requests`` and the inspector page)
+when the store is shared (``recent.py``).
 """
 
 from __future__ import annotations
 
 import random
 import threading
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from schemas.behaviour import Behaviour, behaviour
 
 from ..config import MockConfig
 from ..faultspec import NO_FAULTS, Faults
+from .recent import RecentRequests
 from .store import SEED_VALUE, Store, forget_fault_counts, read_seed
 
 if TYPE_CHECKING:
@@ -77,11 +79,15 @@ class MockState:
     generator: GeneratorSource
     #: The ``--fault`` faults, parsed once.
     faults: Faults = NO_FAULTS
-    recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=200))
+    #: The last API requests (in the store when it is shared, so every worker shows all of them).
+    recent: RecentRequests = field(init=False)
     lock: threading.Lock = field(default_factory=threading.Lock)
     valid_requests: ValidRequests = field(default_factory=ValidRequests)
     #: Draws for ``--fault-rate`` and latency ranges.
     rng: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        self.recent = RecentRequests(self.store)
 
     @property
     def behaviour(self) -> Behaviour:
@@ -104,8 +110,7 @@ class MockState:
 
     def remember(self, entry: dict[str, Any]) -> None:
         """Keep one entry of ``/__mock__/requests``."""
-        with self.lock:
-            self.recent.append(entry)
+        self.recent.add(entry)
 
     def reset(self) -> None:
         """Forget stored responses, key usage, scenario and fault counts and recent requests; restore the seed."""
@@ -114,8 +119,8 @@ class MockState:
         forget_fault_counts(self.store)
         for source in self.all_sources():
             source.reset()
+        self.recent.clear()
         with self.lock:
-            self.recent.clear()
             self.seed = self.config.seed
 
 
