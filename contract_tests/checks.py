@@ -24,6 +24,8 @@ Rules (the ``rule`` of a finding):
   ``request_id_header``, ``request_id_message``: errors as the profile says.
 - ``stream.<rule>`` (from ``schemas.stream``), ``stream_content_type``, ``stream_text``: streams.
 - ``retrieve``, ``input_items``, ``chain``, ``delete``: stored responses.
+- ``isolation``: one key's stored response reached with another key (a leak);
+  ``isolation_existence``: a refusal that tells "exists but not yours" from "does not exist".
 """
 
 from __future__ import annotations
@@ -658,3 +660,91 @@ def deleted(body: Any, profile: str, response_id: str) -> list[Finding]:
     if isinstance(body, dict) and body.get("id") not in (None, response_id):
         found.append(finding("delete", "/id", f"{body.get('id')!r} is not the deleted response {response_id!r}"))
     return found
+
+
+# --- Isolation between keys ---------------------------------------------------------------------
+
+
+def is_no_route(reply: Reply, profile: str, method: str, path: str) -> bool:
+    """Whether ``reply`` is the profile gateway's NoRoute answer to ``method path`` (the route is not served)."""
+    expected = behaviour(profile).unrouted_body(method, path)
+    return expected is not None and (reply.status, reply.json) == expected
+
+
+def leaked_route(reply: Reply, what: str, response_id: str) -> list[Finding]:
+    """A stored-response route answered the second key with a 2xx for the first key's response: a leak."""
+    if not 200 <= reply.status < 300:
+        return []
+    return [
+        finding(
+            "isolation",
+            "",
+            f"{what} of {response_id}, a response the first key created, answered the second key with "
+            f"HTTP {reply.status}: {reply.text[:160]!r}; another key's response must answer as an unknown id",
+        )
+    ]
+
+
+def leaked_follow_up(theirs: Reply, unknown: Reply, response_id: str) -> list[Finding]:
+    """The second key continued the first key's response through ``previous_response_id``: a leak.
+
+    ``theirs`` is the second key's follow-up of the first key's response,
+    ``unknown`` the same follow-up of an id that never existed. Accepted
+    where the unknown id is refused, it was found; accepted like the
+    unknown id but with more input tokens, the first key's conversation was
+    read into it. Accepted alike with the same count, the target ignores ids
+    it does not know: nothing leaked.
+    """
+    if theirs.status != 200:
+        return []
+    leak = (
+        f"a follow-up with previous_response_id {response_id}, a response the first key created, "
+        f"was answered to the second key (HTTP 200)"
+    )
+    if unknown.status != 200:
+        where = "/previous_response_id"
+        return [finding("isolation", where, f"{leak}, while an unknown id gets HTTP {unknown.status}")]
+    theirs_in, unknown_in = _input_tokens(theirs), _input_tokens(unknown)
+    if theirs_in is not None and unknown_in is not None and theirs_in > unknown_in:
+        return [
+            finding(
+                "isolation",
+                "/usage/input_tokens",
+                f"{leak} with {theirs_in} input tokens against {unknown_in} for an unknown id: "
+                "the first key's conversation was included",
+            )
+        ]
+    return []
+
+
+def _input_tokens(reply: Reply) -> int | None:
+    tokens = object_or_empty(object_or_empty(reply.json).get("usage")).get("input_tokens")
+    return tokens if isinstance(tokens, int) and not isinstance(tokens, bool) else None
+
+
+def refused_alike(theirs: Reply, unknown_status: int, unknown_error: Any, what: str) -> list[Finding]:
+    """The second key's refusal answers as an unknown id does: same status, same error ``type`` and ``code``.
+
+    A refusal that differs (a 403 "not yours" where an unknown id gets 404)
+    tells that the response exists: an ``isolation_existence`` observation.
+    """
+    if 200 <= theirs.status < 300:
+        return []
+    mine = object_or_empty(object_or_empty(theirs.json).get("error"))
+    other = object_or_empty(unknown_error)
+    differences = [f"HTTP {theirs.status} against {unknown_status}"] if theirs.status != unknown_status else []
+    differences += [
+        f"{field} {mine.get(field)!r} against {other.get(field)!r}"
+        for field in ("type", "code")
+        if mine.get(field) != other.get(field)
+    ]
+    if not differences:
+        return []
+    return [
+        finding(
+            "isolation_existence",
+            "",
+            f"{what}: the second key's refusal differs from an unknown id's ({'; '.join(differences)}): "
+            "it tells that the response exists",
+        )
+    ]

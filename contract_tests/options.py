@@ -19,6 +19,7 @@ pytest-profiling, and two definitions of one option make pytest refuse to start.
 | ``--contract-levels FILE`` | ``CONTRACT_LEVELS`` | ``schemas/levels.json`` alone |
 | ``--contract-html FILE`` | ``CONTRACT_HTML`` | no HTML report |
 | ``--contract-markdown FILE`` | ``CONTRACT_MARKDOWN`` | no Markdown summary |
+| ``--contract-second-api-key`` | ``CONTRACT_SECOND_API_KEY`` | live: none (skipped); in-process: a fixed one |
 
 A live target without a key is not an option error: the preflight
 (:mod:`contract_tests.preflight`) reports it, with the other ways a target
@@ -34,6 +35,8 @@ import pytest
 
 #: Key of the in-process mock when none is given; the wrong-key test needs the mock to know one.
 IN_PROCESS_KEY = "sk-c0ntract5u1te9f3a7c2e8b1d4f6a0c9e2b7d5f8a1c3e6b0d4f7a2"
+#: The in-process mock's second key, for the isolation check (a live target needs one given).
+IN_PROCESS_SECOND_KEY = "sk-5ec0ndk3y4e1b9c7a2f5d8e0b3c6a9f2e5d8b1c4a7f0e3d6b9c2a5"
 LIVE_BUDGET = 40
 #: The model of the fixed requests when none is given and the target lists none.
 DEFAULT_MODEL = "qwen3.6-plus"
@@ -42,6 +45,9 @@ PROFILES = ("gateway", "openai")
 #: Where a live key may come from, in the order they are tried (the option first).
 KEY_OPTION = "--contract-api-key"
 KEY_VARIABLES = ("CONTRACT_API_KEY", "OPENAI_API_KEY")
+#: Where a second key may come from: another customer's key, for the isolation check.
+SECOND_KEY_OPTION = "--contract-second-api-key"
+SECOND_KEY_VARIABLE = "CONTRACT_SECOND_API_KEY"
 BASE_URL_OPTION = "--contract-base-url"
 BASE_URL_VARIABLES = ("CONTRACT_BASE_URL", "OPENAI_BASE_URL")
 
@@ -66,6 +72,17 @@ def add_options(parser: pytest.Parser) -> None:
         default=None,
         metavar="KEY",
         help="key for the target (env CONTRACT_API_KEY, then OPENAI_API_KEY; prefer the environment); never printed",
+    )
+    group.addoption(
+        SECOND_KEY_OPTION,
+        dest="contract_second_api_key",
+        default=None,
+        metavar="KEY",
+        help=(
+            f"a second key for the target, ideally another customer's (env {SECOND_KEY_VARIABLE}; prefer the "
+            "environment): the isolation check makes sure it cannot reach the first key's stored responses; "
+            "never printed"
+        ),
     )
     group.addoption(
         "--contract-profile",
@@ -164,6 +181,9 @@ class ContractOptions:
     base_url_source: str | None = None
     #: A levels file merged over ``schemas/levels.json`` (``--contract-levels``, ``CONTRACT_LEVELS``).
     levels: str | None = None
+    #: A second key for the isolation check (``--contract-second-api-key``, ``CONTRACT_SECOND_API_KEY``);
+    #: None: no isolation check (a live target given none).
+    second_api_key: str | None = None
 
     @property
     def live(self) -> bool:
@@ -173,6 +193,11 @@ class ContractOptions:
     def key_variable(self) -> str:
         """The environment variable a pasted reproduction reads the key from."""
         return self.api_key_source if self.api_key_source in KEY_VARIABLES else KEY_VARIABLES[0]
+
+    @property
+    def second_key_variable(self) -> str:
+        """The environment variable a pasted reproduction reads the second key from."""
+        return SECOND_KEY_VARIABLE
 
     def __repr__(self) -> str:  # never the key
         return (
@@ -203,6 +228,14 @@ class ContractOptions:
                 f"hypothesis profile {hypothesis_profile!r}: expected one of {', '.join(HYPOTHESIS_PROFILES)}"
             )
         live = bool(base_url)
+        second_key = _first(config.getoption("contract_second_api_key"), SECOND_KEY_OPTION, (SECOND_KEY_VARIABLE,))[0]
+        if not second_key and not live:
+            second_key = IN_PROCESS_SECOND_KEY
+        if second_key and second_key == (api_key or ("" if live else IN_PROCESS_KEY)):
+            raise pytest.UsageError(
+                f"{SECOND_KEY_OPTION} ({SECOND_KEY_VARIABLE}) is the first key: give a key of another customer "
+                "or project, so that the isolation check can tell them apart"
+            )
         return cls(
             base_url=base_url.rstrip("/") if base_url else None,
             api_key=api_key or ("" if live else IN_PROCESS_KEY),
@@ -215,6 +248,7 @@ class ContractOptions:
             api_key_source=api_key_source if api_key else None,
             base_url_source=base_url_source if base_url else None,
             levels=_first(config.getoption("contract_levels"), "", ("CONTRACT_LEVELS",))[0],
+            second_api_key=second_key or None,
         )
 
 

@@ -141,6 +141,14 @@ class ContractSession:
         """The model for the fixed (non-generated) requests."""
         return self.models[0]
 
+    def second_target(self) -> Target | None:
+        """The target as the second key sees it (``--contract-second-api-key``), or None without one."""
+        key = self.options.second_api_key
+        if not key:
+            return None
+        command = mock_command(self.options, second_key=True)
+        return self.target.with_key(key, self.options.second_key_variable, server_command=command)
+
     def given_settings(self, test: Any) -> Any:
         """Apply this run's hypothesis profile to an inner ``@given`` test.
 
@@ -255,6 +263,7 @@ def open_session(config: pytest.Config) -> ContractSession:
             budget=budget,
             key_variable=options.key_variable,
             observe=observed.observe,
+            masked=[options.second_api_key or ""],
         )
         models = options.models or verdict.models or discover_models(target)
     else:
@@ -266,6 +275,7 @@ def open_session(config: pytest.Config) -> ContractSession:
             in_process=f"--contract-app {options.app}" if options.app else "the mock",
             server_command=None if options.app else mock_command(options),
             observe=observed.observe,
+            masked=[options.second_api_key or ""],
         )
         models = options.models or discover_models(target)
     return ContractSession(options=options, target=target, models=tuple(models), observed=observed, folder=folder)
@@ -285,17 +295,19 @@ def in_process_app(options: ContractOptions) -> Any:
     # The mock as the profile's target routes: in the gateway profile the stored-response routes answer
     # new-api's NoRoute 404, which the suite's stateful checks expect there. Background responses finish
     # in a third of a second, so the lifecycle checks poll briefly.
-    offered = {
-        "profile": options.profile,
-        "api_keys": [options.api_key],
-        "log_requests": False,
-        "background_pace": (0.05, 0.3),
-    }
+    keys = [options.api_key, *([options.second_api_key] if options.second_api_key else [])]
+    offered = {"profile": options.profile, "api_keys": keys, "log_requests": False, "background_pace": (0.05, 0.3)}
     if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
         offered = {k: v for k, v in offered.items() if k in parameters}
     return found(**offered)
 
 
-def mock_command(options: ContractOptions) -> str:
-    """The shell command that serves the in-process mock over HTTP as the suite configured it."""
-    return f'python -m mockserver --profile {options.profile} --api-key "${options.key_variable}"'
+def mock_command(options: ContractOptions, *, second_key: bool = False) -> str:
+    """The shell command that serves the in-process mock over HTTP as the suite configured it.
+
+    With ``second_key`` it accepts the second key too (the isolation check's requests).
+    """
+    command = f'python -m mockserver --profile {options.profile} --api-key "${options.key_variable}"'
+    if second_key:
+        command += f' --api-key "${options.second_key_variable}"'
+    return command

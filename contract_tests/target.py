@@ -10,8 +10,9 @@ test is skipped with ``request budget of N reached``.
 
 from __future__ import annotations
 
+import copy
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,11 +97,14 @@ class Target:
         in_process: str = "the mock",
         server_command: str | None = None,
         observe: Callable[[Reply], None] | None = None,
+        masked: Sequence[str] = (),
     ):
         if (base_url is None) == (app is None):
             raise ValueError("a target is either a base URL or an app")
         self.base_url = (base_url or MAKE_RUN_URL).rstrip("/")
         self._api_key = api_key
+        #: Other secrets of the run (a second key), masked in every report beside this target's key.
+        self._masked = tuple(m for m in masked if m)
         self.app = app
         self.requests = budget
         self._sent_here = 0
@@ -147,7 +151,24 @@ class Target:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return (self._api_key,) if self._api_key else ()
+        """Every key of the run, to be masked wherever this target's requests and replies are shown."""
+        own = (self._api_key,) if self._api_key else ()
+        return own + tuple(m for m in self._masked if m != self._api_key)
+
+    def with_key(self, api_key: str, key_variable: str, *, server_command: str | None = None) -> Target:
+        """The same target (connection, budget) sending ``api_key``; reproductions read it from ``$key_variable``.
+
+        Both keys stay masked in its reports. ``server_command`` replaces the
+        command that serves the in-process mock over HTTP (one that also
+        accepts this key).
+        """
+        other = copy.copy(self)
+        other._masked = self.secrets
+        other._api_key = api_key
+        other._key_variable = key_variable
+        if self._server_command is not None and server_command is not None:
+            other._server_command = server_command
+        return other
 
     def auth_headers(self, auth: str = "bearer", key: str | None = None) -> dict[str, str]:
         key = self._api_key if key is None else key

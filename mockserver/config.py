@@ -12,10 +12,11 @@ the file, for values read from one).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import time
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,9 @@ class KeySpec:
     ``models``: the models this key may use (empty: all). ``quota``: how many
     requests it may make before it is used up (401). ``expires_at``: a Unix
     time. ``account_exhausted``: the owner's account is out of quota (403
-    ``insufficient_user_quota`` at the gateway).
+    ``insufficient_user_quota`` at the gateway). ``project``: keys naming the
+    same project see each other's stored responses, as OpenAI projects do
+    (``state/owners.py``); a key without one sees only its own.
     """
 
     key: str
@@ -54,11 +57,12 @@ class KeySpec:
     quota: int | None = None
     expires_at: float | None = None
     account_exhausted: bool = False
+    project: str | None = None
 
     def __repr__(self) -> str:  # keys never reach logs or reprs
         return (
             f"KeySpec(key='sk-***', models={self.models!r}, quota={self.quota!r}, "
-            f"expires_at={self.expires_at!r}, account_exhausted={self.account_exhausted!r})"
+            f"expires_at={self.expires_at!r}, account_exhausted={self.account_exhausted!r}, project={self.project!r})"
         )
 
 
@@ -159,6 +163,12 @@ class MockConfig:
     #: (``--serve-stored-routes``), for apps that also talk to the upstream directly. The gateway itself
     #: answers them with its NoRoute 404; the openai profile always serves them.
     serve_stored_routes: bool = False
+    #: The address the mock is bound to (``--host``). Without ``admin_key`` the admin endpoints are open on
+    #: a loopback address and switched off (404) on any other (``admin_access``).
+    host: str = "127.0.0.1"
+    #: The key every ``/__mock__/`` route requires (``--admin-key``, env ``MOCK_ADMIN_KEY``): ``Authorization:
+    #: Bearer KEY``, or HTTP Basic with the key as password. Never shown, logged or put in a repr.
+    admin_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -222,6 +232,10 @@ class MockConfig:
         for spec in self.api_keys:
             if not spec.key:
                 raise ConfigError("api_keys: a key must not be empty")
+            if spec.project is not None and (not isinstance(spec.project, str) or not spec.project.strip()):
+                raise ConfigError("api_keys: a key's project must be a non-empty string")
+        if self.admin_key is not None:
+            _check_admin_key(self.admin_key, self.api_keys)
 
     @property
     def pacing(self) -> Pacing:
@@ -248,6 +262,13 @@ class MockConfig:
             route_matches(route, method or route.split(" ")[0], path) for route in stored_routes()
         )
 
+    def admin_access(self) -> str:
+        """Who may use ``/__mock__/``: ``key`` (the admin key's holder), ``open`` (anyone who reaches a loopback
+        bind) or ``off`` (nobody: bound to another address without an admin key)."""
+        if self.admin_key:
+            return "key"
+        return "open" if is_loopback(self.host) else "off"
+
     def model(self, model_id: str) -> ModelSpec | None:
         """The served model with this id, or None."""
         return next((m for m in self.models if m.id == model_id), None)
@@ -264,6 +285,31 @@ class MockConfig:
         if unknown:
             raise ConfigError(f"{', '.join(sorted(unknown))}: unknown setting(s)")
         return cls(**_coerce(values))
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` serves this machine only (``127.0.0.0/8``, ``::1``, ``localhost``)."""
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # another name, or "" (every address): not known to stay on this machine
+
+
+#: Shortest admin key accepted: it guards users' prompts on a shared mock.
+MIN_ADMIN_KEY = 8
+
+
+def _check_admin_key(key: str, api_keys: tuple[KeySpec, ...]) -> None:
+    """An admin key that can be sent in a header and is not an API key; errors never echo it."""
+    if not isinstance(key, str) or len(key) < MIN_ADMIN_KEY:
+        raise ConfigError(f"admin_key: must be at least {MIN_ADMIN_KEY} characters")
+    if not all("!" <= ch <= "~" for ch in key):
+        raise ConfigError("admin_key: only printable ASCII without spaces (it is sent in an HTTP header)")
+    if any(spec.key == key for spec in api_keys):
+        raise ConfigError("admin_key: must differ from every API key (else every API user is an admin)")
 
 
 def _coerce(values: dict[str, Any]) -> dict[str, Any]:
@@ -297,6 +343,7 @@ def _key_spec(value: str | dict[str, Any] | KeySpec) -> KeySpec:
             quota=value.get("quota"),
             expires_at=value.get("expires_at"),
             account_exhausted=bool(value.get("account_exhausted", False)),
+            project=value.get("project"),
         )
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"api_keys: each key is a string or an object with 'key' ({exc})") from None
@@ -316,8 +363,13 @@ def _model_spec(value: str | dict[str, Any] | ModelSpec) -> ModelSpec:
         raise ConfigError(f"models: each model is a string or an object with 'id' ({exc})") from None
 
 
+#: The fields of a key object in a keys file.
+KEY_FIELDS = frozenset({"key", "models", "quota", "expires_at", "account_exhausted", "project"})
+
+
 def load_keys_file(path: Path) -> tuple[KeySpec, ...]:
-    """Keys from a JSON file: a list of strings or of ``{"key", "models", "quota", "expires_at", "account_exhausted"}``.
+    """Keys from a JSON file: a list of strings or of ``{"key", "models", "quota", "expires_at", "account_exhausted",
+    "project"}``.
 
     Errors name the file and the entry; the keys themselves are never echoed.
     """
@@ -329,6 +381,9 @@ def load_keys_file(path: Path) -> tuple[KeySpec, ...]:
         raise ConfigError(f"{path}: must hold a JSON list of keys")
     specs = []
     for index, entry in enumerate(data):
+        unknown = sorted(set(entry) - KEY_FIELDS) if isinstance(entry, dict) else []
+        if unknown:
+            raise ConfigError(f"{path}: [{index}].{unknown[0]}: unknown field (known: {', '.join(sorted(KEY_FIELDS))})")
         try:
             spec = _key_spec(entry)
         except ConfigError as exc:
@@ -337,6 +392,8 @@ def load_keys_file(path: Path) -> tuple[KeySpec, ...]:
             raise ConfigError(f"{path}: [{index}].expires_at: must be a Unix time in seconds")
         if spec.quota is not None and (not isinstance(spec.quota, int) or spec.quota < 0):
             raise ConfigError(f"{path}: [{index}].quota: must be a non-negative integer")
+        if spec.project is not None and (not isinstance(spec.project, str) or not spec.project.strip()):
+            raise ConfigError(f"{path}: [{index}].project: must be a non-empty string (keys naming it share responses)")
         specs.append(spec)
     return tuple(specs)
 

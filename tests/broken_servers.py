@@ -261,3 +261,20 @@ def new_api_router(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Fl
         return None
 
     return app
+
+
+def shares_one_account(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
+    """A gateway that serves every customer from one upstream account: any accepted key reaches the first key's
+    stored responses (each accepted key is sent on as the first one, as one upstream key would be)."""
+    keys = list(api_keys)
+    app = _mock(profile, keys)
+    inner = app.wsgi_app
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        offered = environ.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer ").strip()
+        if keys and offered in keys:
+            environ["HTTP_AUTHORIZATION"] = f"Bearer {keys[0]}"
+        return inner(environ, start_response)
+
+    app.wsgi_app = wsgi
+    return app

@@ -129,7 +129,7 @@ def test_config_shows_settings_with_keys_masked(mock):
     assert API_KEY not in shown.get_data(as_text=True)
     config = shown.get_json()
     assert config["api_keys"] == [
-        {"key": "sk-***", "models": [], "quota": None, "expires_at": None, "account_exhausted": False}
+        {"key": "sk-***", "models": [], "quota": None, "expires_at": None, "account_exhausted": False, "project": None}
     ]
     assert config["profile"] == "gateway" and config["scenarios_dir"].endswith("scenarios") and config["seed_now"] == 11
 

@@ -110,6 +110,10 @@ def test_every_reply_check_returns_findings_for_any_body(body, status, profile) 
         all_findings(checks.deleted(body, profile, "resp_1"))
         all_findings(checks.unrouted(reply, profile, "GET", "/v1/responses/resp_1"))
         all_findings(checks.unknown_parameters_accepted(reply, profile, ["x"]))
+        all_findings(checks.leaked_route(reply, "GET /responses/resp_1", "resp_1"))
+        all_findings(checks.leaked_follow_up(reply, reply_of(REAL_REPLIES[0]), "resp_1"))
+        all_findings(checks.refused_alike(reply, 404, body, "GET /responses/resp_1"))
+        assert isinstance(checks.is_no_route(reply, profile, "GET", "/v1/responses/resp_1"), bool)
 
 
 @settings(_SETTINGS, max_examples=25)

@@ -165,3 +165,39 @@ def test_in_chromium_the_page_shows_what_happened(page):  # noqa: F811
         page.wait_for_url(f"**/__mock__/responses/{plain_id}")
         assert f'"id":"{plain_id}"' in page.content().replace(" ", "")
         assert API_KEY not in page.content()
+
+
+def test_in_chromium_the_page_asks_for_the_admin_key(browser):  # noqa: F811
+    """With an admin key the page answers 401 with a Basic challenge; the browser, given the key, shows it."""
+    admin_key = "inspector-admin-9c1e5a7b3d"
+    app = create_app(api_keys=[API_KEY], admin_key=admin_key, log_requests=False)
+    with LiveServer(app) as server, httpx.Client(base_url=server.url) as http:
+        created = http.post("/v1/responses", json=REQUEST, headers=AUTH).json()
+        refused = http.get("/__mock__/")
+        assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Basic")
+        from playwright.sync_api import Error as BrowserError
+
+        def status_without_the_key(**options: object) -> int | str:
+            """What Chromium gets with no key or a wrong one: the 401, or its refusal to retry bad credentials."""
+            context = browser.new_context(**options)
+            try:
+                return context.new_page().goto(f"{server.url}/__mock__/").status
+            except BrowserError as exc:
+                assert "ERR_INVALID_AUTH_CREDENTIALS" in str(exc)
+                return "refused"
+            finally:
+                context.close()
+
+        assert status_without_the_key() in (401, "refused")
+        assert status_without_the_key(http_credentials={"username": "me", "password": "not-the-key"}) in (
+            401,
+            "refused",
+        )
+        context = browser.new_context(http_credentials={"username": "admin", "password": admin_key})
+        try:
+            page = context.new_page()
+            assert page.goto(f"{server.url}/__mock__/").status == 200
+            assert page.get_by_role("link", name=created["id"]).first.is_visible()
+            assert admin_key not in page.content() and API_KEY not in page.content()
+        finally:
+            context.close()

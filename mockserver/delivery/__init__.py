@@ -1,7 +1,8 @@
 """Delivery: how a reply goes out, the same for every source.
 
-``deliver(reply, faults, state)`` applies the faults that end a reply as
-failed, stores a Response the mock built (what ``previous_response_id``,
+``deliver(reply, faults, state, owner)`` applies the faults that end a reply
+as failed, stores a Response the mock built as the caller's
+(``state/owners.py``: what ``previous_response_id``,
 ``GET``, cancel and stream resume read back; its items added to the
 conversation it continues), and sends it: plain JSON, or server-sent events
 through the one pacer (``pacer.py``: delay, streaming physics, pings,
@@ -31,6 +32,7 @@ from ..faultspec import NO_FAULTS, Faults
 from ..reply import CannedReply, Reply, ResponseReply
 from ..reply.response import failed_response
 from ..state import records
+from ..state.owners import put_owned, update_owned
 from ..state.store import CONVERSATIONS
 from . import faults as injected
 from . import sse
@@ -40,20 +42,20 @@ if TYPE_CHECKING:
     from ..state import MockState
 
 
-def deliver(reply: Reply, faults: Faults, state: MockState) -> Response:
-    """The HTTP response that sends ``reply`` with ``faults``, after storing what is to be stored."""
+def deliver(reply: Reply, faults: Faults, state: MockState, owner: str) -> Response:
+    """The HTTP response that sends ``reply`` with ``faults``, after storing what is to be stored as ``owner``'s."""
     if isinstance(reply, ResponseReply):
-        return _deliver_response(reply, faults, state)
+        return _deliver_response(reply, faults, state, owner)
     return _deliver_canned(reply, faults, state)
 
 
-def _deliver_response(reply: ResponseReply, faults: Faults, state: MockState) -> Response:
+def _deliver_response(reply: ResponseReply, faults: Faults, state: MockState, owner: str) -> Response:
     message = injected.failure_message(faults, streamed=reply.streamed)
     final = reply.response
     if not reply.streamed:
         if message is not None:
             final = failed_response(final, message, reply.behaviour)
-        created = _store(reply, final, state)
+        created = _store(reply, final, state, owner)
         shown = (
             records.response_now(created, created["background"]["created"]) if created and reply.background else final
         )
@@ -63,7 +65,7 @@ def _deliver_response(reply: ResponseReply, faults: Faults, state: MockState) ->
     if cut:
         fail = functools.partial(_failed, message, reply.behaviour)
         events, final = injected.cut_events(final, events, faults, fail, reply.behaviour.failed_response_code)
-    _store(reply, final, state, events=events if cut else None)
+    _store(reply, final, state, owner, events=events if cut else None)
     return deliver_events(events, state, label=final["id"], faults=faults, pacing=reply.pacing)
 
 
@@ -109,9 +111,15 @@ def _failed(
 
 
 def _store(
-    reply: ResponseReply, final: dict[str, Any], state: MockState, *, events: list[dict[str, Any]] | None = None
+    reply: ResponseReply,
+    final: dict[str, Any],
+    state: MockState,
+    owner: str,
+    *,
+    events: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any] | None:
-    """Keep ``final`` (the Response the client ends with) for ``previous_response_id``, ``GET``, cancel and resume.
+    """Keep ``final`` (the Response the client ends with) as ``owner``'s, for ``previous_response_id``, ``GET``,
+    cancel and resume.
 
     The record says how its stream is cut (``stream``), keeps the events
     only when they cannot be cut again (``events``: a fault cut them), and
@@ -119,7 +127,7 @@ def _store(
     to the conversation it continues. Returns the record stored, if any.
     """
     if reply.conversation_id is not None:
-        _add_to_conversation(state, reply.conversation_id, [*reply.conversation_input, *final["output"]])
+        _add_to_conversation(state, owner, reply.conversation_id, [*reply.conversation_input, *final["output"]])
     if reply.record is None:
         return None
     record: dict[str, Any] = {
@@ -132,17 +140,18 @@ def _store(
         record["events"] = events
     if reply.background:
         record["background"] = records.background_clock(records.now(), state.config.background_pace)
-    state.store.put(final["id"], record)
+    put_owned(state.store, final["id"], record, owner)
     return record
 
 
-def _add_to_conversation(state: MockState, conversation_id: str, new_items: list[dict[str, Any]]) -> None:
-    """Append this turn's input and output items to the conversation (atomically: concurrent turns keep theirs)."""
+def _add_to_conversation(state: MockState, owner: str, conversation_id: str, new_items: list[dict[str, Any]]) -> None:
+    """Append this turn's input and output items to ``owner``'s conversation (atomically: concurrent turns keep
+    theirs)."""
 
     def change(conversation: dict[str, Any]) -> dict[str, Any]:
         return {**conversation, "items": conversation["items"] + new_items}
 
-    state.store.update(conversation_id, change, kind=CONVERSATIONS)
+    update_owned(state.store, conversation_id, change, owner, kind=CONVERSATIONS)
 
 
 def _json(value: Any) -> bytes:

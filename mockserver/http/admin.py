@@ -1,8 +1,12 @@
 """The admin endpoints under ``/__mock__/``: what a test run uses to steer the mock.
 
-Off the ``/v1`` namespace, so they never collide with the API. They need no
-key (the mock binds to 127.0.0.1 by default) and never show one: keys appear
-masked in ``/config`` and request logs hold no headers.
+Off the ``/v1`` namespace, so they never collide with the API. Who may call
+them is decided once for the whole prefix (``admin_access.py``): the holder
+of the admin key (``--admin-key``, env ``MOCK_ADMIN_KEY``) when one is set;
+else anyone who reaches a loopback bind; nobody (404) on any other bind.
+They never show a key: API keys and the admin key appear masked in
+``/config``, request logs hold no headers, and a key found in a logged body
+is masked there too.
 
 - ``GET  /__mock__/``           the inspector page (HTML, ``inspector.py``): requests, stored responses, faults
 - ``GET  /__mock__/health``     liveness, profile, store, number of stored responses
@@ -28,6 +32,8 @@ from flask import Blueprint, Response, jsonify, render_template, request
 
 from ..failures import ApiError, printable
 from ..state import mock_state, records
+from ..state.owners import all_records, any_owners
+from .admin_access import guard
 from .inspector import page_values
 from .request import int_param, read_json_body
 
@@ -39,6 +45,19 @@ admin = Blueprint("admin", __name__, url_prefix=PREFIX, template_folder="templat
 def inspector() -> str:
     """The inspector page: recent requests, stored responses with their events, what is in force."""
     return render_template("inspector.html", **page_values(mock_state()))
+
+
+def is_admin_path(path: str) -> bool:
+    """Whether ``path`` is under the admin prefix (a route of it or not)."""
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+@admin.before_app_request
+def _guard() -> Response | None:
+    """Every request under the prefix, routed or not, passes the admin guard first (``admin_access.py``)."""
+    if not is_admin_path(request.path):
+        return None
+    return guard(request, mock_state().config)
 
 
 @admin.get("/health")
@@ -61,12 +80,9 @@ def list_responses() -> Response:
     """Newest first: the id, status, model and creation time of each stored response."""
     state = mock_state()
     limit = int_param(request, "limit", default=100, low=1, high=10_000)
-    ids = state.store.ids()
+    total = len(state.store)
     listed = []
-    for response_id in reversed(ids):
-        record = state.store.get(response_id)
-        if record is None:  # evicted or deleted since ids() was read
-            continue
+    for response_id, record in all_records(state.store):
         response = records.response_now(record)  # a background response: where its clock says it is
         listed.append(
             {
@@ -78,13 +94,13 @@ def list_responses() -> Response:
         )
         if len(listed) == limit:
             break
-    return jsonify({"object": "list", "data": listed, "total": len(ids)})
+    return jsonify({"object": "list", "data": listed, "total": total})
 
 
 @admin.get("/responses/<response_id>")
 def stored_response(response_id: str) -> Response:
     """One stored response as the client ended with it (the inspector links it); 404 when unknown."""
-    record = mock_state().store.get(response_id)
+    record = any_owners(mock_state().store, response_id)
     if record is None:
         raise ApiError("not_found", param="response_id", id=printable(response_id))
     return jsonify(records.response_now(record))
@@ -139,10 +155,12 @@ def config() -> Response:
 
 
 def shown_config() -> dict[str, Any]:
-    """The configuration in effect, keys masked (``sk-***``), paths as strings."""
+    """The configuration in effect, API keys masked (``sk-***``), the admin key too (``***``), paths as strings."""
     state = mock_state()
     values = asdict(state.config)
     values["api_keys"] = [{**spec, "key": "sk-***"} for spec in values["api_keys"]]
+    values["admin_key"] = "***" if state.config.admin_key else None
+    values["admin_access"] = state.config.admin_access
     values["scenarios_dir"] = str(state.config.scenarios_dir) if state.config.scenarios_dir else None
     values["replay_dir"] = str(state.config.replay_dir) if state.config.replay_dir else None
     values["store_url"] = masked_url(state.config.store_url)

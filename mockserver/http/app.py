@@ -11,12 +11,15 @@ line.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from flask import Flask, Response, request  # request: a MockRequest (its id, start time and body)
+
+from schemas.secrets import SecretMasker
 
 from ..config import ConfigError, MockConfig
 from ..delivery.faults import DROPPED_CONNECTION_FILTER
@@ -25,10 +28,10 @@ from ..faultspec import parse_all
 from ..sources import Source
 from ..sources.generator import GeneratorSource
 from ..state import MockState
+from ..state.owners import record_key
 from ..state.store import Store, forget_fault_counts, open_store
-from .admin import PREFIX as ADMIN_PREFIX
-from .admin import admin
-from .auth import KeyChecker
+from .admin import admin, is_admin_path
+from .auth import KeyChecker, key_from_header
 from .conversations import conversations_api
 from .errors import error_object, refusal_of, register_error_handlers
 from .openapi import openapi_blueprint
@@ -122,13 +125,16 @@ def _register_request_hooks(app: Flask, config: MockConfig) -> None:
             response.headers.update(reply_headers)
         elapsed_ms = (time.perf_counter() - request.started) * 1000
         state: MockState = app.extensions["mock"]
-        if not request.path.startswith(ADMIN_PREFIX):  # the admin's own calls would crowd out the API's
-            state.remember(recent_entry(response, elapsed_ms))
+        masker = secrets_masker((key_from_header(request.headers.get("Authorization")), config.admin_key))
+        if not is_admin_path(request.path):  # the admin's own calls would crowd out the API's
+            entry = recent_entry(response, elapsed_ms)
+            state.remember(entry if masker is None else json.loads(masker.text(json.dumps(entry, ensure_ascii=False))))
         if response.is_streamed and request.response_id is not None:  # its events' timing, for the inspector
-            keep = functools.partial(keep_timing, state.store, request.response_id)
-            response.response = timed(response.response, keep)
+            where = record_key(request.response_owner, request.response_id)
+            response.response = timed(response.response, functools.partial(keep_timing, state.store, where))
         if config.log_requests:
-            log.info(log_line(response, elapsed_ms))
+            line = log_line(response, elapsed_ms)
+            log.info(line if masker is None else masker.text(line))
         return response
 
 
@@ -175,3 +181,26 @@ def recent_entry(response: Response, elapsed_ms: float) -> dict[str, Any]:
     if error is not None:
         entry["error"] = error
     return entry
+
+
+def secrets_masker(secrets: Sequence[str | None]) -> SecretMasker | None:
+    """The kit's one masker for the caller's key and the admin key, when the request's body or path mentions one.
+
+    Neither the admin view nor the log ever shows a key, even one the client
+    put in its body or path (an error message echoes only those). A masker
+    is made only when one of them carries a secret, or a JSON escape of an
+    ASCII character (``\\u00XX``) that could spell one: the common request,
+    Chinese text escaped as ``\\u4f60`` included, costs a substring search.
+    """
+    present = [s for s in secrets if s]
+    if not present:
+        return None
+    places = (request.received or b"", request.full_path.encode("utf-8", "replace"))
+    if not any(b"\\u00" in raw or any(_mentions(raw, secret) for secret in present) for raw in places):
+        return None
+    return SecretMasker(present, replacement="sk-***")
+
+
+def _mentions(raw: bytes, secret: str) -> bool:
+    """Whether ``raw`` holds ``secret`` or its form without ``sk-`` (the gateway strips it)."""
+    return any(form.encode("utf-8", "replace") in raw for form in {secret, secret.removeprefix("sk-")} if form)

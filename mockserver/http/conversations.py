@@ -13,7 +13,9 @@
 and adds the turn's input and output to it (``delivery/``). The shapes are
 the openai SDK's (``schemas/openai/conversation*.schema.json``); records
 live in the store (kind ``CONVERSATIONS``), so every worker sharing it sees
-them, and every read goes through ``state.records.stored_conversation``.
+them, and every read goes through ``state.records.stored_conversation``
+with the caller's owner (``state/owners.py``): another key's conversation
+answers exactly like an unknown id.
 """
 
 from __future__ import annotations
@@ -25,16 +27,16 @@ from flask import Blueprint, Response, jsonify, request
 
 from schemas.endpoints import conversation_items_query, object_name
 
-from ..config import KeySpec
 from ..failures import ApiError
 from ..failures import printable as clip
 from ..reply.ids import ids_for
 from ..reply.response import normalise_input
 from ..state import MockState, mock_state, records
+from ..state.owners import delete_owned, put_owned, update_owned
 from ..state.store import CONVERSATIONS
 from .checks import check_body
 from .pages import page_of
-from .routes import read_body
+from .routes import caller, read_body
 
 conversations_api = Blueprint("conversations_api", __name__)
 
@@ -42,7 +44,7 @@ conversations_api = Blueprint("conversations_api", __name__)
 @conversations_api.post("/v1/conversations")
 def create_conversation() -> Response:
     """A new conversation, with the items and metadata given."""
-    state, _ = _caller()
+    state, owner = _caller()
     body = check_body(
         read_body(state) if request.content_length else {}, "conversation_create_request", _profile(state)
     )
@@ -54,36 +56,38 @@ def create_conversation() -> Response:
         "metadata": body.get("metadata") or {},
     }
     items = normalise_input(body.get("items") or [], ids)
-    state.store.put(conversation["id"], {"conversation": conversation, "items": items}, kind=CONVERSATIONS)
+    put_owned(
+        state.store, conversation["id"], {"conversation": conversation, "items": items}, owner, kind=CONVERSATIONS
+    )
     return jsonify(conversation)
 
 
 @conversations_api.get("/v1/conversations/<conversation_id>")
 def retrieve_conversation(conversation_id: str) -> Response:
     """The conversation object."""
-    state, key = _caller()
-    return jsonify(records.stored_conversation(state.store, conversation_id, key)["conversation"])
+    state, owner = _caller()
+    return jsonify(records.stored_conversation(state.store, conversation_id, owner)["conversation"])
 
 
 @conversations_api.post("/v1/conversations/<conversation_id>")
 def update_conversation(conversation_id: str) -> Response:
     """Replace the conversation's metadata."""
-    state, key = _caller()
-    records.stored_conversation(state.store, conversation_id, key)
+    state, owner = _caller()
+    records.stored_conversation(state.store, conversation_id, owner)
     body = check_body(read_body(state), "conversation_update_request", _profile(state))
 
     def change(record: dict[str, Any]) -> dict[str, Any]:
         return {**record, "conversation": {**record["conversation"], "metadata": body.get("metadata") or {}}}
 
-    return jsonify(_changed(state, conversation_id, change)["conversation"])
+    return jsonify(_changed(state, owner, conversation_id, change)["conversation"])
 
 
 @conversations_api.delete("/v1/conversations/<conversation_id>")
 def delete_conversation(conversation_id: str) -> Response:
     """Forget the conversation and its items."""
-    state, key = _caller()
-    records.stored_conversation(state.store, conversation_id, key)
-    if not state.store.delete(conversation_id, kind=CONVERSATIONS):
+    state, owner = _caller()
+    records.stored_conversation(state.store, conversation_id, owner)
+    if not delete_owned(state.store, conversation_id, owner, kind=CONVERSATIONS):
         raise ApiError("conversation_not_found", param="conversation_id", id=clip(conversation_id))
     return jsonify({"id": conversation_id, "object": object_name("conversation_deleted"), "deleted": True})
 
@@ -91,19 +95,19 @@ def delete_conversation(conversation_id: str) -> Response:
 @conversations_api.get("/v1/conversations/<conversation_id>/items")
 def list_items(conversation_id: str) -> Response:
     """A page of the conversation's items (``schemas/endpoints.json``, ``conversation_items_query``)."""
-    state, key = _caller()
-    record = records.stored_conversation(state.store, conversation_id, key)
+    state, owner = _caller()
+    record = records.stored_conversation(state.store, conversation_id, owner)
     return jsonify(page_of(record["items"], request, conversation_items_query(), "conversation"))
 
 
 @conversations_api.post("/v1/conversations/<conversation_id>/items")
 def add_items(conversation_id: str) -> Response:
     """Add items to the conversation; answers the items added, as a list."""
-    state, key = _caller()
-    records.stored_conversation(state.store, conversation_id, key)
+    state, owner = _caller()
+    records.stored_conversation(state.store, conversation_id, owner)
     body = check_body(read_body(state), "conversation_items_request", _profile(state))
     added = normalise_input(body["items"], ids_for(state.behaviour))
-    _changed(state, conversation_id, lambda record: {**record, "items": record["items"] + added})
+    _changed(state, owner, conversation_id, lambda record: {**record, "items": record["items"] + added})
     return jsonify(
         {"object": "list", "data": added, "has_more": False, "first_id": added[0]["id"], "last_id": added[-1]["id"]}
     )
@@ -112,8 +116,8 @@ def add_items(conversation_id: str) -> Response:
 @conversations_api.get("/v1/conversations/<conversation_id>/items/<item_id>")
 def retrieve_item(conversation_id: str, item_id: str) -> Response:
     """One item of the conversation."""
-    state, key = _caller()
-    record = records.stored_conversation(state.store, conversation_id, key)
+    state, owner = _caller()
+    record = records.stored_conversation(state.store, conversation_id, owner)
     for item in record["items"]:
         if item.get("id") == item_id:
             return jsonify(item)
@@ -123,8 +127,8 @@ def retrieve_item(conversation_id: str, item_id: str) -> Response:
 @conversations_api.delete("/v1/conversations/<conversation_id>/items/<item_id>")
 def delete_item(conversation_id: str, item_id: str) -> Response:
     """Remove one item; answers the conversation."""
-    state, key = _caller()
-    records.stored_conversation(state.store, conversation_id, key)
+    state, owner = _caller()
+    records.stored_conversation(state.store, conversation_id, owner)
 
     def change(record: dict[str, Any]) -> dict[str, Any]:
         kept = [item for item in record["items"] if item.get("id") != item_id]
@@ -132,21 +136,22 @@ def delete_item(conversation_id: str, item_id: str) -> Response:
             raise ApiError("item_not_found", param="item_id", id=clip(item_id))
         return {**record, "items": kept}
 
-    return jsonify(_changed(state, conversation_id, change)["conversation"])
+    return jsonify(_changed(state, owner, conversation_id, change)["conversation"])
 
 
-def _caller() -> tuple[MockState, KeySpec]:
+def _caller() -> tuple[MockState, str]:
+    """The mock's state and the owner of the caller's key (401 without a valid key)."""
     state = mock_state()
-    return state, state.keys.authenticate(request.headers.get("Authorization"))
+    return state, caller(state)
 
 
 def _profile(state: MockState) -> str:
     return state.config.profile
 
 
-def _changed(state: MockState, conversation_id: str, change: Any) -> dict[str, Any]:
-    """The conversation record after ``change`` (atomic); ``conversation_not_found`` when it went meanwhile."""
-    record = state.store.update(conversation_id, change, kind=CONVERSATIONS)
+def _changed(state: MockState, owner: str, conversation_id: str, change: Any) -> dict[str, Any]:
+    """``owner``'s conversation record after ``change`` (atomic); ``conversation_not_found`` when it went meanwhile."""
+    record = update_owned(state.store, conversation_id, change, owner, kind=CONVERSATIONS)
     if record is None:
         raise ApiError("conversation_not_found", param="conversation_id", id=clip(conversation_id))
     return record

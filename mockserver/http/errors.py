@@ -60,9 +60,14 @@ def error_response(
 
 def mock_error_response(error: MockError) -> ErrorReply:
     """A 400 in the mock's own words (not the upstream's): ``type: mock_error``, the ``param`` named."""
-    body = {"error": {"message": error.message, "type": "mock_error", "param": error.param, "code": error.code}}
-    response = _json_reply(400, body)
-    response.failure = Refusal("mock_error", error.code, error.param)
+    return mock_reply(400, error.message, error.code, error.param)
+
+
+def mock_reply(status: int, message: str, code: str, param: str | None = None) -> ErrorReply:
+    """An error in the mock's own words (``type: mock_error``): about the mock itself, not the API it mocks."""
+    body = {"error": {"message": message, "type": "mock_error", "param": param, "code": code}}
+    response = _json_reply(status, body)
+    response.failure = Refusal("mock_error", code, param)
     return response
 
 

@@ -14,14 +14,19 @@ the configured keys, in case a client put one in a body.
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.secrets import SecretMasker
 
 from ..delivery.timing import RECORD_KEY
-from ..state import MockState, records
+from ..state import MockState
+from ..state.owners import all_records, record_id_of
+from ..state.records import response_now
+from ..state.store import Record
 
 #: How many recent requests and stored responses the page lists.
 SHOWN_REQUESTS = 100
@@ -82,7 +87,7 @@ class ScenarioRow:
 def page_values(state: MockState) -> dict[str, Any]:
     """Everything the template shows, masked."""
     masker = SecretMasker([spec.key for spec in state.config.api_keys], replacement="sk-***")
-    stored_ids = state.store.ids()
+    stored_ids = [record_id_of(key) for key in state.store.ids()]
     stored = set(stored_ids)
     config = state.config
     return {
@@ -94,7 +99,7 @@ def page_values(state: MockState) -> dict[str, Any]:
         "now": _clock(datetime.datetime.now(datetime.UTC).timestamp()),
         "refresh_seconds": REFRESH_SECONDS,
         "requests": [request_row(entry, stored, masker) for entry in reversed(state.recent.latest(SHOWN_REQUESTS))],
-        "responses": response_rows(state, list(reversed(stored_ids))[:SHOWN_RESPONSES]),
+        "responses": response_rows(itertools.islice(all_records(state.store), SHOWN_RESPONSES)),
         "scenarios": scenario_rows(state),
         "faults": list(config.faults),
         "fault_rate": config.fault_rate,
@@ -125,14 +130,11 @@ def request_row(entry: dict[str, Any], stored: set[str], masker: SecretMasker) -
     )
 
 
-def response_rows(state: MockState, ids: list[str]) -> list[ResponseRow]:
-    """The stored responses ``ids`` (newest first), each with its event log when it was streamed."""
+def response_rows(records: Iterable[tuple[str, Record]]) -> list[ResponseRow]:
+    """The stored responses (newest first, as ``owners.all_records`` gives them), each with its event log."""
     rows = []
-    for response_id in ids:
-        record = state.store.get(response_id)
-        if record is None:  # evicted or deleted since the ids were read
-            continue
-        response = records.response_now(record) if isinstance(record.get("response"), dict) else {}
+    for response_id, record in records:
+        response = response_now(record) if isinstance(record.get("response"), dict) else {}
         log = record.get(RECORD_KEY) or {}
         rows.append(
             ResponseRow(

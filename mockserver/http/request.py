@@ -34,12 +34,14 @@ class MockRequest(Request):
     ``received`` is the body as read (None if never read) and ``parsed`` its
     JSON, so ``/__mock__/requests`` can show it afterwards, refused or not;
     ``response_id`` is the id of the Response the mock answered with, if any
-    (the inspector page links it).
+    (the inspector page links it), and ``response_owner`` whose it is
+    (``state/owners.py``: where its record is kept).
     """
 
     received: bytes | None = None
     parsed: Any = None
     response_id: str | None = None
+    response_owner: str = ""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -16,7 +16,9 @@ registered only where they are served (``schemas/endpoints.json``):
   the Conversations API is ``conversations.py``.
 
 The gateway answers every route it does not serve with its NoRoute 404.
-Every read of a stored response goes through ``state.records.stored_response``.
+Stored records belong to the caller that made them (``state/owners.py``):
+every route reads them through ``state.records`` with the caller's owner
+(``caller``), so another key's response answers exactly like an unknown id.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from ..reply.response import shaped
 from ..reply.tokens import count_input_tokens as count_input_tokens_of
 from ..sources import CreateRequest, first_answer
 from ..state import MockState, mock_state, records
+from ..state.owners import delete_owned, owner_of, update_owned
 from .checks import check_body, check_request
 from .pages import page_of
 from .request import choice_param, int_param, read_json_body
@@ -58,6 +61,7 @@ def create_response() -> Response:
     state = mock_state()
     config = state.config
     key = state.keys.authenticate(request.headers.get("Authorization"))
+    owner = owner_of(key)
     body = read_json_body(request, max_bytes=config.max_body_bytes, max_depth=config.max_json_depth)
     body = check_request(body, config.profile, state.valid_requests)
     model = config.model(body["model"])
@@ -70,11 +74,11 @@ def create_response() -> Response:
     if ignored:  # the upstream processes only the parameters it documents and ignores the rest
         log.info("parameters ignored (accepted, no effect): %s", ", ".join(clip(name) for name in ignored))
     faults = requested_faults(state, request.headers.get(faultspec.HEADER))
-    reply = first_answer(state.all_sources(), CreateRequest(body, model, key))
-    if isinstance(reply, ResponseReply):
-        request.response_id = reply.response["id"]  # for /__mock__/requests and the inspector page
+    reply = first_answer(state.all_sources(), CreateRequest(body, model, owner))
+    if isinstance(reply, ResponseReply):  # for /__mock__/requests and the inspector page
+        request.response_id, request.response_owner = reply.response["id"], owner
     state.keys.charge(key)  # only a request that got an answer costs quota
-    return deliver(reply, faults, state)
+    return deliver(reply, faults, state, owner)
 
 
 def requested_faults(state: MockState, header: str | None) -> faultspec.Faults:
@@ -115,8 +119,7 @@ def retrieve_response(response_id: str) -> Response:
     """A stored response as it is now (a background one where its clock says); with ``stream=true``, its events
     after ``starting_after`` as SSE (stream resume)."""
     state = mock_state()
-    key = state.keys.authenticate(request.headers.get("Authorization"))
-    record = records.stored_response(state.store, response_id, key)
+    record = records.stored_response(state.store, response_id, caller(state))
     rules = retrieve_query()
     if choice_param(request, "stream", choices=rules["stream"]["enum"], default=rules["stream"]["default"]) == "true":
         low = rules["starting_after"]["minimum"]
@@ -128,12 +131,10 @@ def retrieve_response(response_id: str) -> Response:
 
 @stored_api.delete("/v1/responses/<response_id>")
 def delete_response(response_id: str) -> Response:
-    """Forget a stored response."""
+    """Forget a stored response of the caller's."""
     state = mock_state()
-    key = state.keys.authenticate(request.headers.get("Authorization"))
-    records.stored_response(state.store, response_id, key)
-    if not state.store.delete(response_id):
-        raise ApiError("not_found", param="response_id", id=clip(response_id))
+    if not delete_owned(state.store, response_id, caller(state)):
+        raise not_found(response_id)
     return jsonify({"id": response_id, "object": deleted_object(state.config.profile), "deleted": True})
 
 
@@ -148,8 +149,7 @@ def deleted_object(profile: str) -> str:
 def list_input_items(response_id: str) -> Response:
     """A page of a stored response's input items (``limit``, ``order``, ``after``: ``schemas/endpoints.json``)."""
     state = mock_state()
-    key = state.keys.authenticate(request.headers.get("Authorization"))
-    record = records.stored_response(state.store, response_id, key)
+    record = records.stored_response(state.store, response_id, caller(state))
     return jsonify(page_of(record["input_items"], request, input_items_query(), "response"))
 
 
@@ -157,12 +157,12 @@ def list_input_items(response_id: str) -> Response:
 def cancel_response(response_id: str) -> Response:
     """Cancel a background response that is queued or in progress; cancelling it again changes nothing."""
     state = mock_state()
-    key = state.keys.authenticate(request.headers.get("Authorization"))
-    records.stored_response(state.store, response_id, key)
+    owner = caller(state)
+    records.stored_response(state.store, response_id, owner)
     at = records.now()
-    record = state.store.update(response_id, records.cancel_change(at))
+    record = update_owned(state.store, response_id, records.cancel_change(at), owner)
     if record is None:  # deleted meanwhile
-        raise ApiError("not_found", param="response_id", id=clip(response_id))
+        raise not_found(response_id)
     return jsonify(records.response_now(record, at))
 
 
@@ -173,7 +173,7 @@ def count_input_tokens() -> Response:
     key = state.keys.authenticate(request.headers.get("Authorization"))
     body = check_body(read_body(state), "input_tokens_request", state.config.profile)
     turn = state.generator.turn(
-        CreateRequest({**body, "input": body.get("input") or []}, served_model(state, body, key), key)
+        CreateRequest({**body, "input": body.get("input") or []}, served_model(state, body, key), owner_of(key))
     )
     count = count_input_tokens_of(turn.conversation, body.get("instructions"))
     return jsonify({"object": object_name("input_tokens"), "input_tokens": count})
@@ -186,7 +186,7 @@ def compact_conversation() -> Response:
     key = state.keys.authenticate(request.headers.get("Authorization"))
     body = check_body(read_body(state), "compact_request", state.config.profile)
     model = served_model(state, body, key)
-    turn = state.generator.turn(CreateRequest({**body, "input": body.get("input") or []}, model, key))
+    turn = state.generator.turn(CreateRequest({**body, "input": body.get("input") or []}, model, owner_of(key)))
     reply = compaction.compacted(turn.conversation, state.behaviour, body.get("instructions"))
     state.keys.charge(key)
     return jsonify(shaped(reply, state.behaviour))
@@ -206,3 +206,13 @@ def served_model(state: MockState, body: dict[str, Any], key: KeySpec) -> ModelS
         raise ApiError("unknown_model", param="model", model=body["model"])
     state.keys.authorize_model(key, model.id)
     return model
+
+
+def caller(state: MockState) -> str:
+    """The owner of the request's key (``state/owners.py``), after checking the key (401)."""
+    return owner_of(state.keys.authenticate(request.headers.get("Authorization")))
+
+
+def not_found(response_id: str) -> ApiError:
+    """The profile's 404 for a response id: unknown, or not the caller's (the two answer alike)."""
+    return ApiError("not_found", param="response_id", id=clip(response_id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -12,11 +13,19 @@ from schemas import PROFILES
 from ..config import ConfigError, MockConfig, load_keys_file
 from ..http.app import create_app
 
+#: The environment variable the admin key may come from (``--admin-key`` wins).
+ADMIN_KEY_VARIABLE = "MOCK_ADMIN_KEY"
+
 
 def parser() -> argparse.ArgumentParser:
     """The command line of ``python -m mockserver``."""
     p = argparse.ArgumentParser(prog="python -m mockserver", description="A mock of the gateway's POST /v1/responses.")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1: this machine only; on any other address the admin endpoints "
+        "need --admin-key, else they are off)",
+    )
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
     p.add_argument(
         "--profile",
@@ -32,7 +41,18 @@ def parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="accept only this key (repeatable); default: any non-empty key",
     )
-    p.add_argument("--keys-file", type=Path, help="JSON list of keys with optional models, quota and expires_at")
+    p.add_argument(
+        "--keys-file",
+        type=Path,
+        help="JSON list of keys with optional models, quota, expires_at and project (keys of one project share "
+        "stored responses)",
+    )
+    p.add_argument(
+        "--admin-key",
+        metavar="KEY",
+        help=f"key the admin endpoints /__mock__/ require (Bearer, or HTTP Basic password); prefer the environment: "
+        f"{ADMIN_KEY_VARIABLE}, which ps does not show",
+    )
     p.add_argument(
         "--model",
         action="append",
@@ -163,6 +183,8 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         replay_speed=args.replay_speed,
         replay_strict=args.replay_strict,
         serve_stored_routes=args.serve_stored_routes,
+        host=args.host,
+        admin_key=args.admin_key or os.environ.get(ADMIN_KEY_VARIABLE) or None,
     )
     if args.model:
         values["models"] = args.model

@@ -20,6 +20,8 @@ import socket
 from collections.abc import Sequence
 from typing import Any
 
+from ..http.admin_access import access_line
+
 log = logging.getLogger("mockserver")
 
 
@@ -133,7 +135,8 @@ def serve(app: Any, *, host: str, port: int, threads: int = 8, channel_timeout: 
         "mock gateway (%s profile) listening on http://%s:%s/v1", config.profile, server.effective_host, bound_port
     )
     print(
-        f"Serving on http://{server.effective_host}:{bound_port}/v1 (profile {config.profile}); Ctrl-C to stop",
+        f"Serving on http://{server.effective_host}:{bound_port}/v1 (profile {config.profile}); "
+        f"{access_line(config)}; Ctrl-C to stop",
         flush=True,
     )
     run_until_signal(server)

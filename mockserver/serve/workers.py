@@ -35,6 +35,7 @@ import sys
 import time
 from typing import Any
 
+from ..http.admin_access import access_line
 from ..state.sqlite import SQLiteStore
 from ..state.store import Store
 from .server import bind_error
@@ -83,7 +84,8 @@ def serve_workers(app: Any, *, host: str, port: int, workers: int, threads: int 
     _close_store_connections(store)
     supervisor = _Supervisor(app, sock, workers=workers, threads=threads, channel_timeout=channel_timeout)
     print(
-        f"Serving on http://{shown}:{bound_port}/v1 (profile {config.profile}, {workers} workers); Ctrl-C to stop",
+        f"Serving on http://{shown}:{bound_port}/v1 (profile {config.profile}, {workers} workers); "
+        f"{access_line(config)}; Ctrl-C to stop",
         flush=True,
     )
     try:

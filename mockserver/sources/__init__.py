@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from ..config import KeySpec, ModelSpec
+from ..config import ModelSpec
 from ..reply import CannedReply, Reply, ResponseReply
 
 __all__ = ["CannedReply", "CreateRequest", "Reply", "ResponseReply", "Source", "first_answer"]
@@ -34,12 +34,15 @@ __all__ = ["CannedReply", "CreateRequest", "Reply", "ResponseReply", "Source", "
 class CreateRequest:
     """A create request that passed the HTTP layer: a valid body, for a served model the key may use.
 
-    ``key`` is the caller's key: what stored responses and conversations it continues must be its own.
+    ``owner`` is whose stored responses the request may continue
+    (``previous_response_id``) and whose its reply becomes: a digest of the
+    caller's key or project (``state/owners.py``); empty for a request made
+    outside HTTP, which owns nothing.
     """
 
     body: dict[str, Any]
     model: ModelSpec
-    key: KeySpec | None = None
+    owner: str = ""
 
     @property
     def streamed(self) -> bool:

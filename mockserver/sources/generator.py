@@ -84,7 +84,11 @@ class GeneratorSource(Source):
         )
 
     def history(self, request: CreateRequest) -> list[dict[str, Any]]:
-        """The turns before this one: a stored response's, or a conversation's items."""
+        """The turns before this one: a stored response's, or a conversation's items.
+
+        Only the caller's own records continue (``state/owners.py``): another
+        key's id is refused exactly as an unknown one.
+        """
         body = request.body
         previous_id = body.get("previous_response_id")
         conversation_id = self.conversation_id(body)
@@ -96,11 +100,11 @@ class GeneratorSource(Source):
             )
         if previous_id:
             record = records.stored_response(
-                self.store, previous_id, request.key, missing="previous_response_not_found"
+                self.store, previous_id, request.owner, missing="previous_response_not_found"
             )
             return read_compactions(records.history(record))
         if conversation_id:
-            record = records.stored_conversation(self.store, conversation_id, request.key, param="conversation")
+            record = records.stored_conversation(self.store, conversation_id, request.owner, param="conversation")
             return read_compactions(record["items"])
         return []
 

@@ -2,8 +2,9 @@
 
 Every route that reads a stored response goes through ``stored_response``,
 every route that reads a conversation through ``stored_conversation``: the
-one place where "unknown" is decided (and where ownership, issue 18, is
-checked), so another key can never tell "not yours" from "does not exist".
+one place where "unknown" is decided, with the caller's owner
+(``owners.py``), so another key can never tell "not yours" from "does not
+exist".
 
 A response record (``Store``, kind ``RESPONSES``) holds::
 
@@ -28,10 +29,10 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..config import KeySpec
 from ..failures import ApiError
 from ..failures import printable as clip
 from ..reply.events import response_events, seeded_chunker
+from .owners import owned
 from .store import CONVERSATIONS, Record
 
 if TYPE_CHECKING:
@@ -49,28 +50,26 @@ def now() -> float:
 # --- readers, one per kind ------------------------------------------------------------------------
 
 
-def stored_response(store: Store, response_id: str, key: KeySpec | None, *, missing: str = "not_found") -> Record:
-    """The stored record of ``response_id`` for the caller with ``key``.
+def stored_response(store: Store, response_id: str, owner: str, *, missing: str = "not_found") -> Record:
+    """``owner``'s stored record of ``response_id``.
 
     An unknown id is the failure ``missing``: ``not_found`` (404) for the
     routes of a stored response, ``previous_response_not_found`` (400) for
     a follow-up.
     """
-    record = store.get(response_id)
+    record = owned(store, response_id, owner)
     if record is None:
         param = "previous_response_id" if missing == "previous_response_not_found" else "response_id"
         raise ApiError(missing, param=param, id=clip(response_id))
     return record
 
 
-def stored_conversation(
-    store: Store, conversation_id: str, key: KeySpec | None, *, param: str = "conversation_id"
-) -> Record:
-    """The stored record of ``conversation_id`` for the caller with ``key``; ``conversation_not_found`` when unknown.
+def stored_conversation(store: Store, conversation_id: str, owner: str, *, param: str = "conversation_id") -> Record:
+    """``owner``'s stored record of ``conversation_id``; ``conversation_not_found`` when unknown (or not theirs).
 
     ``param`` names what carried the id (the route's ``conversation_id``, a create request's ``conversation``).
     """
-    record = store.get(conversation_id, kind=CONVERSATIONS)
+    record = owned(store, conversation_id, owner, kind=CONVERSATIONS)
     if record is None:
         raise ApiError("conversation_not_found", param=param, id=clip(conversation_id))
     return record
