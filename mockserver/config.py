@@ -262,6 +262,7 @@ class MockConfig:
             route_matches(route, method or route.split(" ")[0], path) for route in stored_routes()
         )
 
+    @property
     def admin_access(self) -> str:
         """Who may use ``/__mock__/``: ``key`` (the admin key's holder), ``open`` (anyone who reaches a loopback
         bind) or ``off`` (nobody: bound to another address without an admin key)."""

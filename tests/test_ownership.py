@@ -23,7 +23,7 @@ import pytest
 from mockserver import create_app
 from mockserver.config import ConfigError, KeySpec, load_keys_file
 from mockserver.state.owners import owner_of
-from mockserver.state.store import open_store
+from mockserver.state.store import CONVERSATIONS, open_store
 
 from .servers import mock_process, redis_server
 from .test_workers import served_by
@@ -199,9 +199,14 @@ def test_the_key_is_never_what_the_store_holds(store_url: str) -> None:
     store = open_store(store_url, 100)
     client = create_app(profile="openai", api_keys=[KEY_A], store=store, log_requests=False).test_client()
     created = create(client, KEY_A)
+    conversation = client.post("/v1/conversations", json={}, headers=as_key(KEY_A)).get_json()
     keys = store.ids()
     assert keys == [f"{owner_of(KeySpec(KEY_A))}:{created['id']}"]
-    held = json.dumps([keys, [store.get(key) for key in keys]])
+    assert store.ids(kind=CONVERSATIONS) == [f"{owner_of(KeySpec(KEY_A))}:{conversation['id']}"]
+    records = [store.get(key) for key in keys] + [
+        store.get(key, kind=CONVERSATIONS) for key in store.ids(kind=CONVERSATIONS)
+    ]
+    held = json.dumps([keys, store.ids(kind=CONVERSATIONS), records])
     assert KEY_A not in held and KEY_A.removeprefix("sk-") not in held
 
 
