@@ -1,9 +1,11 @@
 """The app factory: ``create_app(config)`` or ``create_app(profile="openai", seed=1)``.
 
 It wires one app: its state (store, key checker, sources in order: your own,
-scenarios, recordings, the generator), its routes (the stored-response
-routes only where they are served), the error handlers, and the per-request
-hooks that stamp the request id and write the one log line.
+scenarios, recordings, the generator), its routes (the stored-response,
+lifecycle and conversation routes only where they are served), the error
+handlers, and the per-request hooks that stamp the request id (and the
+profile's reply headers, OpenAI's ``x-ratelimit-*``) and write the one log
+line.
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ from ..state.owners import record_key
 from ..state.store import Store, forget_fault_counts, open_store
 from .admin import admin, is_admin_path
 from .auth import KeyChecker, key_from_header
+from .conversations import conversations_api
 from .encoding import FastJSONProvider
 from .errors import error_object, refusal_of, register_error_handlers
 from .openapi import openapi_blueprint
 from .request import MockRequest
-from .routes import api, stored_api
+from .routes import api, compact_api, lifecycle_api, stored_api
 
 log = logging.getLogger("mockserver")
 
@@ -68,8 +71,13 @@ def create_app(
     # An injected dropped connection (delivery/faults.py) is an exception waitress would log with a traceback.
     logging.getLogger("waitress").addFilter(DROPPED_CONNECTION_FILTER)
     app.register_blueprint(api)
+    if config.serves("POST", "/v1/responses/compact"):
+        app.register_blueprint(compact_api)
     if config.serves_stored_routes:
         app.register_blueprint(stored_api)
+    if config.serves_lifecycle_routes:
+        app.register_blueprint(lifecycle_api)
+        app.register_blueprint(conversations_api)
     app.register_blueprint(openapi_blueprint)
     app.register_blueprint(admin)
     _register_request_hooks(app, config)
@@ -108,11 +116,15 @@ def build_state(config: MockConfig, store: Store | None, custom: Sequence[Source
 
 
 def _register_request_hooks(app: Flask, config: MockConfig) -> None:
-    header = app.extensions["mock"].behaviour.request_id_header
+    behaviour = app.extensions["mock"].behaviour
+    header = behaviour.request_id_header
+    reply_headers = behaviour.reply_headers
 
     @app.after_request
     def _finish(response: Response) -> Response:
         response.headers[header] = request.request_id
+        if reply_headers and request.path.startswith("/v1/"):
+            response.headers.update(reply_headers)
         elapsed_ms = (time.perf_counter() - request.started) * 1000
         state: MockState = app.extensions["mock"]
         masker = secrets_masker((key_from_header(request.headers.get("Authorization")), config.admin_key))
