@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +27,7 @@ from schemas.behaviour import behaviour
 from schemas.loader import BASE_URI, SCHEMA_ROOT, read_json
 
 from ..failures import ApiError
+from ..jsontext import dumps_compact
 from ..reply.text import text_format
 from ..reply.tools import function_tools
 from ..state import ValidRequests
@@ -79,9 +79,8 @@ def _first_violation(body: dict[str, Any], profile: str, name: str = "request") 
 
 
 def _digest(body: dict[str, Any], profile: str) -> bytes:
-    """A short digest of ``body``'s canonical JSON, per profile."""
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.blake2b(f"{profile}|{canonical}".encode(), digest_size=16).digest()
+    """A short digest of ``body``'s canonical JSON (keys sorted, compact: ``jsontext``), per profile."""
+    return hashlib.blake2b(profile.encode() + b"|" + dumps_compact(body, sort_keys=True), digest_size=16).digest()
 
 
 @functools.cache
