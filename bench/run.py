@@ -39,6 +39,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the table shows medians (default 3)")
     p.add_argument("--connections", type=int, default=16, help="wrk connections (default 16; one wrk thread)")
     p.add_argument("--workers", type=int, default=2, help="the headline mock's --workers (default 2)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=4,
+        help="the mock's --threads, every variant alike (default 4: with 2 workers, 8 threads each queue more "
+        "requests behind the GIL than they serve)",
+    )
     p.add_argument("--stream-seconds", type=float, default=2.0, help="seconds of streamed requests per round")
     p.add_argument("--no-peers", action="store_true", help="skip Steady and aimock (no npm install)")
     p.add_argument(
@@ -108,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         body_file = work / "request.json"
         body_file.write_text(json.dumps(request, ensure_ascii=False), encoding="utf-8")
         stream_body = json.dumps({**request, "stream": True}, ensure_ascii=False).encode()
-        servers = mocks(args.workers)
+        servers = mocks(args.workers, args.threads)
         started_servers: list[Peer] = []
         try:
             for server in servers:
@@ -156,15 +163,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def mocks(workers: int) -> list[Peer]:
+def mocks(workers: int, threads: int) -> list[Peer]:
     """The mock as ``make run`` starts it: the headline (``--workers N --quiet``), with logging, with one worker."""
-    n = str(workers)
+    n, t = str(workers), str(threads)
     found = [
-        peer_servers.mock("mock", f"this mock, `--workers {n} --quiet`", "--workers", n, "--quiet"),
-        peer_servers.mock("mock-logging", f"this mock, `--workers {n}`, logging on", "--workers", n),
+        peer_servers.mock("mock", f"this mock, `--workers {n} --threads {t} --quiet`", "--workers", n, "--quiet"),
+        peer_servers.mock("mock-logging", f"this mock, `--workers {n} --threads {t}`, logging on", "--workers", n),
     ]
     if workers != 1:
-        found.append(peer_servers.mock("mock-1", "this mock, `--workers 1 --quiet`", "--workers", "1", "--quiet"))
+        found.append(
+            peer_servers.mock("mock-1", f"this mock, `--workers 1 --threads {t} --quiet`", "--workers", "1", "--quiet")
+        )
+    for peer in found:
+        peer.argv += ["--threads", t]
     return found
 
 
