@@ -17,6 +17,14 @@ def documented(name: str) -> Any:
     return json.loads((ROOT / "fixtures" / name).read_text(encoding="utf-8"))
 
 
+def request_files(folder: Path) -> tuple[Path, bytes]:
+    """The documented request written to ``folder/request.json`` (for wrk), and its streamed form's bytes."""
+    request = documented("documented_request.json")
+    body_file = folder / "request.json"
+    body_file.write_text(json.dumps(request, ensure_ascii=False), encoding="utf-8")
+    return body_file, json.dumps({**request, "stream": True}, ensure_ascii=False).encode()
+
+
 def percentile(values: list[float], pct: float) -> float:
     if not values:
         return 0.0

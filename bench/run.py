@@ -12,7 +12,6 @@ Every run is bounded (wrk ``-d``, streams by time and count).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
@@ -25,7 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import peers as peer_servers
-from .measures import AUTH, StreamResult, ValidationResult, documented, in_process_bench, stream_bench, validation_bench
+from .measures import (
+    AUTH,
+    StreamResult,
+    ValidationResult,
+    in_process_bench,
+    request_files,
+    stream_bench,
+    validation_bench,
+)
 from .peers import Peer
 from .servers import ROOT
 from .wrk import WrkMissing, WrkResult, ensure_wrk, run_wrk
@@ -109,12 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.perf_counter()
     load_before = _load()
-    request = documented("documented_request.json")
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
-        body_file = work / "request.json"
-        body_file.write_text(json.dumps(request, ensure_ascii=False), encoding="utf-8")
-        stream_body = json.dumps({**request, "stream": True}, ensure_ascii=False).encode()
+        body_file, stream_body = request_files(work)
         servers = mocks(args.workers, args.threads)
         started_servers: list[Peer] = []
         try:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-from .measures import documented, stream_bench
+from .measures import request_files, stream_bench
 from .peers import Peer, free_port
 from .wrk import ensure_wrk, run_wrk
 
@@ -56,12 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=8)
     args = p.parse_args(argv)
     ensure_wrk()
-    request = documented("documented_request.json")
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
-        body_file = work / "request.json"
-        body_file.write_text(json.dumps(request, ensure_ascii=False), encoding="utf-8")
-        stream_body = json.dumps({**request, "stream": True}, ensure_ascii=False).encode()
+        body_file, stream_body = request_files(work)
         found = servers(args.threads)
         rps: dict[str, list[float]] = {peer.name: [] for peer in found}
         p99: dict[str, list[float]] = {peer.name: [] for peer in found}
