@@ -20,11 +20,12 @@ The writes of the request path (``put``, ``set_value``, ``incr``, ``delete``)
 are one statement each, run in autocommit: SQLite takes its write lock and
 lets it go inside that one call, in C, with Python's GIL released. A write
 that needs several statements in a transaction (``BEGIN IMMEDIATE`` ...
-``COMMIT``) holds the lock across Python code between them, so with several
-threads per process each waiting for the GIL the lock is held for
-milliseconds, and the other workers queue behind it (measured: ``--workers 2``
-slower than one worker, p99 in the hundreds of ms). A ``put`` evicts past the
-cap in its table's insert trigger, which reads the cap from ``meta``.
+``COMMIT``) holds the lock across the Python code between them, and a thread
+that waits there for its GIL (several threads per process) keeps every other
+worker waiting, each waiter sleeping in SQLite's busy handler (1, 2, 5, 10 ms
+...). A ``put`` evicts past the cap in its table's insert trigger, which
+reads the cap from ``meta`` (so processes that open one file share one cap:
+the last one's).
 """
 
 from __future__ import annotations
