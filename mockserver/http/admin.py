@@ -160,6 +160,9 @@ def shown_config() -> dict[str, Any]:
     values = asdict(state.config)
     values["api_keys"] = [{**spec, "key": "sk-***"} for spec in values["api_keys"]]
     values["admin_key"] = "***" if state.config.admin_key else None
+    values["proxy_api_key"] = "sk-***" if state.config.proxy_api_key else None
+    values["record_dir"] = str(state.config.record_dir) if state.config.record_dir else None
+    values["levels_file"] = str(state.config.levels_file) if state.config.levels_file else None
     values["admin_access"] = state.config.admin_access
     values["scenarios_dir"] = str(state.config.scenarios_dir) if state.config.scenarios_dir else None
     values["replay_dir"] = str(state.config.replay_dir) if state.config.replay_dir else None

@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Flask, Response, request  # request: a MockRequest (its id, start time and body)
 
+from schemas.behaviour import behaviour
 from schemas.secrets import SecretMasker
 
 from ..config import ConfigError, MockConfig
@@ -68,6 +69,10 @@ def create_app(
     app.register_blueprint(api)
     if config.serves_stored_routes:
         app.register_blueprint(stored_api)
+    if config.proxy_to is not None:
+        from .forward import register_forwarding
+
+        register_forwarding(app)
     app.register_blueprint(openapi_blueprint)
     app.register_blueprint(admin)
     _register_request_hooks(app, config)
@@ -92,6 +97,8 @@ def build_state(config: MockConfig, store: Store | None, custom: Sequence[Source
             sources.append(ReplaySource(config.replay_dir, config.replay_speed, strict=config.replay_strict))
         except (OSError, ValueError) as exc:
             raise ConfigError(f"replay_dir: {exc}") from None
+    if config.proxy_to is not None:
+        sources.append(proxy_source(config, store))
     state = MockState(
         config=config,
         store=store,
@@ -105,12 +112,43 @@ def build_state(config: MockConfig, store: Store | None, custom: Sequence[Source
     return state
 
 
+def proxy_source(config: MockConfig, store: Store) -> Source:
+    """The proxy (``--proxy-to``): forwards what the sources before it leave, recording and judging each exchange."""
+    from schemas.levels import LevelsError, load_levels
+    from schemas.recording import RecordingWriter
+
+    from ..sources.proxy import ProxySource
+    from ..upstream.client import Upstream
+    from ..upstream.tap import Tap
+    from ..upstream.verdicts import Verdicts
+
+    try:
+        levels = load_levels(config.levels_file)
+    except LevelsError as exc:
+        raise ConfigError(f"levels_file: {exc}") from None
+    writer = None
+    if config.record_dir is not None:
+        try:
+            writer = RecordingWriter(config.record_dir, secrets=[config.proxy_api_key], target=config.proxy_to)
+        except OSError as exc:
+            raise ConfigError(f"record_dir: {config.record_dir}: {exc.strerror or exc}") from None
+    upstream = Upstream(config.proxy_to or "", api_key=config.proxy_api_key, timeout=config.proxy_timeout)
+    tap = Tap(config.profile, levels, Verdicts(store), writer)
+    return ProxySource(
+        upstream,
+        tap,
+        fail_on_violation=config.fail_on_violation,
+        request_id_header=behaviour(config.profile).request_id_header,
+    )
+
+
 def _register_request_hooks(app: Flask, config: MockConfig) -> None:
     header = app.extensions["mock"].behaviour.request_id_header
 
     @app.after_request
     def _finish(response: Response) -> Response:
-        response.headers[header] = request.request_id
+        if header not in response.headers:  # a proxied reply keeps the upstream's
+            response.headers[header] = request.request_id
         elapsed_ms = (time.perf_counter() - request.started) * 1000
         state: MockState = app.extensions["mock"]
         masker = secrets_masker((key_from_header(request.headers.get("Authorization")), config.admin_key))
