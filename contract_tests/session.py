@@ -16,6 +16,7 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -112,6 +113,8 @@ class ContractSession:
     observed: Observed = field(default_factory=Observed)
     #: Every failed expectation, structured for the HTML report (keys masked).
     violations: list[dict[str, Any]] = field(default_factory=list)
+    #: The run's shared folder (budget, preflight, the lifecycle probe), when the run has one.
+    folder: Path | None = None
 
     def __post_init__(self) -> None:
         """The levels in force: the user's ``--contract-levels`` file over the default; ``--strict-openai``
@@ -275,7 +278,7 @@ def open_session(config: pytest.Config) -> ContractSession:
             masked=[options.second_api_key or ""],
         )
         models = options.models or discover_models(target)
-    return ContractSession(options=options, target=target, models=tuple(models), observed=observed)
+    return ContractSession(options=options, target=target, models=tuple(models), observed=observed, folder=folder)
 
 
 def in_process_app(options: ContractOptions) -> Any:
@@ -290,9 +293,10 @@ def in_process_app(options: ContractOptions) -> Any:
         return found  # an app object, not a factory
     parameters = inspect.signature(found).parameters
     # The mock as the profile's target routes: in the gateway profile the stored-response routes answer
-    # new-api's NoRoute 404, which the suite's stateful checks expect there.
+    # new-api's NoRoute 404, which the suite's stateful checks expect there. Background responses finish
+    # in a third of a second, so the lifecycle checks poll briefly.
     keys = [options.api_key, *([options.second_api_key] if options.second_api_key else [])]
-    offered = {"profile": options.profile, "api_keys": keys, "log_requests": False}
+    offered = {"profile": options.profile, "api_keys": keys, "log_requests": False, "background_pace": (0.05, 0.3)}
     if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
         offered = {k: v for k, v in offered.items() if k in parameters}
     return found(**offered)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import time
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from schemas import PROFILES
-from schemas.endpoints import served_routes, stored_routes
+from schemas.endpoints import is_served, lifecycle_routes, route_matches, served_routes, stored_routes
 from schemas.recording import public_url
 
 from .faultspec import FaultSpecError
@@ -67,6 +68,51 @@ class KeySpec:
         )
 
 
+@dataclass(frozen=True)
+class Pacing:
+    """Streaming physics: how a model's stream is timed (``--ttft``, ``--tokens-per-second``, ``--jitter``).
+
+    ``ttft``: seconds before the first output event (after ``response.created``
+    and ``response.in_progress``); ``tokens_per_second``: each delta waits its
+    tokens' worth of time (0: no token pacing); ``jitter``: each wait is
+    stretched or shrunk by up to this fraction, drawn from a generator seeded
+    by the server seed and the stream, so two runs pace the same.
+    """
+
+    ttft: float = 0.0
+    tokens_per_second: float = 0.0
+    jitter: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("ttft", "tokens_per_second"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise ConfigError(f"{name}: must be a number of 0 or more, got {value!r}")
+        if isinstance(self.jitter, bool) or not isinstance(self.jitter, (int, float)) or not 0 <= self.jitter <= 1:
+            raise ConfigError(f"jitter: must be a fraction between 0 and 1, got {self.jitter!r}")
+
+    @property
+    def active(self) -> bool:
+        """Whether it changes anything (a stream without physics costs no extra work)."""
+        return bool(self.ttft or self.tokens_per_second)
+
+
+#: How long a background response stays queued, then in progress (seconds; ``--background-pace``).
+DEFAULT_BACKGROUND_PACE = (0.5, 2.0)
+
+
+def parse_background_pace(text: str) -> tuple[float, float]:
+    """``QUEUED,RUNNING`` seconds (``RUNNING`` may be ``hold``: in progress until cancelled), as a pair."""
+    parts = [part.strip() for part in str(text).split(",")]
+    if len(parts) != 2:
+        raise ConfigError(f"background_pace: {text!r} is not QUEUED,RUNNING (seconds, e.g. 0.5,2 or 0,hold)")
+    try:
+        pace = tuple(math.inf if part == "hold" else float(part) for part in parts)
+    except ValueError:
+        raise ConfigError(f"background_pace: {text!r}: each part is a number of seconds or 'hold'") from None
+    return pace  # type: ignore[return-value]
+
+
 DEFAULT_MODELS = (
     ModelSpec("qwen3.6-plus", reasons=True),
     ModelSpec("qwen3.6-plus-2026-04-02", reasons=True),
@@ -88,6 +134,12 @@ class MockConfig:
     max_body_bytes: int = 8 * 1024 * 1024
     max_json_depth: int = 64
     stream_delay: float = 0.0
+    #: Streaming physics (``Pacing``): time to first token, tokens per second, seeded jitter.
+    ttft: float = 0.0
+    tokens_per_second: float = 0.0
+    jitter: float = 0.0
+    #: A background response's seconds queued, then in progress (``--background-pace``; ``inf``: until cancelled).
+    background_pace: tuple[float, float] = DEFAULT_BACKGROUND_PACE
     ping_every: int = 0
     reasoning_stream: str = "summary"
     log_requests: bool = True
@@ -146,6 +198,14 @@ class MockConfig:
             raise ConfigError(f"stream_delay: must not be negative, got {self.stream_delay}")
         if self.ping_every < 0:
             raise ConfigError(f"ping_every: must not be negative, got {self.ping_every}")
+        Pacing(self.ttft, self.tokens_per_second, self.jitter)  # raises naming the field
+        if len(self.background_pace) != 2 or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in self.background_pace
+        ):
+            raise ConfigError(
+                "background_pace: must be two numbers of 0 or more (seconds queued, then in progress), "
+                f"got {self.background_pace!r}"
+            )
         if self.reasoning_stream not in ("summary", "text"):
             raise ConfigError(f"reasoning_stream: {self.reasoning_stream!r} is not 'summary' or 'text'")
         if self.reasoning_stream == "text" and self.profile != "gateway":
@@ -194,9 +254,29 @@ class MockConfig:
         _check_proxy(self)
 
     @property
+    def pacing(self) -> Pacing:
+        """The server's streaming physics (a scenario may have its own)."""
+        return Pacing(self.ttft, self.tokens_per_second, self.jitter)
+
+    @property
     def serves_stored_routes(self) -> bool:
         """Whether ``GET``/``DELETE /v1/responses/{id}`` and ``input_items`` are served (by the profile, or asked)."""
         return self.serve_stored_routes or set(stored_routes()) <= set(served_routes(self.profile))
+
+    @property
+    def serves_lifecycle_routes(self) -> bool:
+        """Whether cancel, input token counting and the Conversations API are served (the openai profile)."""
+        return set(lifecycle_routes()) <= set(served_routes(self.profile))
+
+    def serves(self, method: str, path: str) -> bool:
+        """Whether this mock routes ``method path`` (``/v1/...``): the profile's routes, the stored ones if asked."""
+        return is_served(self.profile, method, path) or self.serves_stored_path(path, method)
+
+    def serves_stored_path(self, path: str, method: str | None = None) -> bool:
+        """Whether ``path`` is a stored-response route served by ``--serve-stored-routes`` (by ``method``, or any)."""
+        return self.serve_stored_routes and any(
+            route_matches(route, method or route.split(" ")[0], path) for route in stored_routes()
+        )
 
     @property
     def admin_access(self) -> str:
@@ -275,6 +355,10 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
             values[folder] = Path(values[folder])
     if "models" in values:
         values["models"] = tuple(_model_spec(m) for m in values["models"])
+    if isinstance(values.get("background_pace"), str):
+        values["background_pace"] = parse_background_pace(values["background_pace"])
+    elif values.get("background_pace") is not None:
+        values["background_pace"] = tuple(values["background_pace"])
     return values
 
 

@@ -52,6 +52,15 @@ class Behaviour:
     ignored_parameters: tuple[str, ...] = ()
     #: How the profile answers a ``/v1`` route it does not serve (``endpoints.json``); None: it serves every route.
     unrouted: NoRoute | None = field(default=None, repr=False)
+    #: How ids look after their prefix: ``uuid`` (the gateway's documented ids) or ``hex`` (OpenAI's).
+    id_style: str = "uuid"
+    #: Headers on every API reply (OpenAI's ``x-ratelimit-*``).
+    reply_headers: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def runs_in_background(self) -> bool:
+        """Whether ``background: true`` queues the response and answers at once (OpenAI), not synchronously."""
+        return self.fields.get("background") == "runs_in_background"
 
     def failure(self, name: str) -> Failure:
         return self.failures[name]
@@ -142,6 +151,8 @@ def behaviour(profile: str) -> Behaviour:
         failed_response_code=data["failed_response_code"],
         ignored_parameters=tuple(data.get("ignored_parameters", ())),
         unrouted=no_route_answer(profile),
+        id_style=data["id_style"],
+        reply_headers=dict(data["reply_headers"]),
     )
 
 

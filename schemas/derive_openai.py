@@ -63,7 +63,15 @@ ENTRY_POINTS: dict[str, tuple[str, str]] = {
     "reasoning": ("ReasoningItem", "Reasoning item (openai profile)"),
     "function_call": ("FunctionToolCall", "Function call item (openai profile)"),
     "output_content": ("OutputMessageContent", "Output message content part (openai profile)"),
+    "web_search_call": ("WebSearchToolCall", "Web search call item (openai profile)"),
+    "code_interpreter_call": ("CodeInterpreterToolCall", "Code interpreter call item (openai profile)"),
+    "compaction": ("CompactionBody", "Compaction item (openai profile)"),
+    "input_tokens": ("TokenCountsResource", "Input token count (openai profile)"),
+    "input_tokens_request": ("TokenCountsBody", "Count input tokens (openai profile)"),
+    "item": ("ItemResource", "Stored item: an input item or a conversation item (openai profile)"),
 }
+#: Entry points that are request bodies: closed to unknown parameters, as OpenAI refuses them.
+REQUEST_ENTRY_POINTS = ("request", "input_tokens_request")
 
 # --- keyword tables -------------------------------------------------------
 
@@ -646,6 +654,16 @@ def request_document(spec: dict[str, Any], known_parameters: list[str]) -> dict[
     return document
 
 
+def closed_document(name: str, spec: dict[str, Any], known_parameters: list[str]) -> dict[str, Any]:
+    """A request body entry closed to unknown parameters (``additionalProperties: false`` over its names)."""
+    component, title = ENTRY_POINTS[name]
+    document = entry_document(name, component, title, spec)
+    document["$comment"] += " Unknown parameters are rejected, as OpenAI does."
+    document["properties"] = {name: True for name in known_parameters}
+    document["additionalProperties"] = False
+    return document
+
+
 def declared_properties(defs: dict[str, Schema], name: str) -> list[str]:
     """Every property name a component declares through its ``$ref``/``allOf`` chain, sorted."""
     names: set[str] = set()
@@ -685,6 +703,139 @@ def deleted_document(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: Where the hand-written documents come from: the openai SDK's types (openai 2.x/3.x, ``openai/types/...``).
+SDK_SOURCE = "the openai SDK's types (openai/types/{where}), not the spec, which leaves this API out"
+
+
+def sdk_document(name: str, title: str, where: str, spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """A document the spec does not hold, written from the SDK's types; ``$ref``s point into the components."""
+    return {
+        "$schema": DIALECT,
+        "$id": f"{BASE_URI}{name}.schema.json",
+        "title": title,
+        "$comment": (
+            f"Not derived: written by schemas/derive_openai.py from {SDK_SOURCE.format(where=where)} "
+            f"(spec info.version {spec.get('info', {}).get('version', 'unknown')}). Replies are read as tolerantly "
+            "as the derived ones; request bodies refuse unknown parameters."
+        ),
+        **schema,
+    }
+
+
+def _ref(component: str) -> dict[str, str]:
+    return {"$ref": f"{COMPONENTS_FILE}#/$defs/{component}"}
+
+
+def _metadata() -> dict[str, Any]:
+    return {"anyOf": [_ref("Metadata"), {"type": "null"}]}
+
+
+def _closed(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": properties, "additionalProperties": False}
+
+
+def sdk_documents(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``POST /responses/compact`` and the Conversations API: in the SDK, not in the cut-down spec."""
+    items = {"type": "array", "maxItems": 20, "items": _ref("InputItem")}
+    documents = {
+        "compact_request": (
+            "Compact a conversation (openai profile)",
+            "responses/response_compact_params.py",
+            _closed(
+                {
+                    "model": {"type": "string", "minLength": 1},
+                    "input": {
+                        "anyOf": [{"type": "string"}, {"type": "array", "items": _ref("InputItem")}, {"type": "null"}]
+                    },
+                    "instructions": {"type": ["string", "null"]},
+                    "previous_response_id": {"type": ["string", "null"]},
+                    "prompt_cache_key": {"type": ["string", "null"]},
+                    "prompt_cache_options": {"type": ["object", "null"]},
+                    "prompt_cache_retention": {"type": ["string", "null"]},
+                    "service_tier": {"type": ["string", "null"]},
+                },
+                ["model"],
+            ),
+        ),
+        "compacted_response": (
+            "Compacted response (openai profile)",
+            "responses/compacted_response.py",
+            {
+                "type": "object",
+                "required": ["id", "created_at", "object", "output", "usage"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "created_at": {"type": "integer"},
+                    "object": {"const": "response.compaction"},
+                    "output": {"type": "array", "items": _ref("ItemResource")},
+                    "usage": _ref("ResponseUsage"),
+                },
+            },
+        ),
+        "conversation": (
+            "Conversation (openai profile)",
+            "conversations/conversation.py",
+            {
+                "type": "object",
+                "required": ["id", "created_at", "metadata", "object"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "created_at": {"type": "integer"},
+                    "metadata": {"type": ["object", "null"]},
+                    "object": {"const": "conversation"},
+                },
+            },
+        ),
+        "conversation_deleted": (
+            "Deleted conversation (openai profile)",
+            "conversations/conversation_deleted_resource.py",
+            {
+                "type": "object",
+                "required": ["id", "deleted", "object"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "deleted": {"type": "boolean"},
+                    "object": {"const": "conversation.deleted"},
+                },
+            },
+        ),
+        "conversation_item_list": (
+            "Conversation item list (openai profile)",
+            "conversations/conversation_item_list.py",
+            {
+                "type": "object",
+                "required": ["object", "data", "has_more", "first_id", "last_id"],
+                "properties": {
+                    "object": {"const": "list"},
+                    "data": {"type": "array", "items": _ref("ItemResource")},
+                    "has_more": {"type": "boolean"},
+                    "first_id": {"type": ["string", "null"]},
+                    "last_id": {"type": ["string", "null"]},
+                },
+            },
+        ),
+        "conversation_create_request": (
+            "Create a conversation (openai profile)",
+            "conversations/conversation_create_params.py",
+            _closed({"items": {"anyOf": [items, {"type": "null"}]}, "metadata": _metadata()}, []),
+        ),
+        "conversation_update_request": (
+            "Update a conversation (openai profile)",
+            "conversations/conversation_update_params.py",
+            _closed({"metadata": _metadata()}, ["metadata"]),
+        ),
+        "conversation_items_request": (
+            "Add items to a conversation (openai profile)",
+            "conversations/item_create_params.py",
+            _closed({"items": {**items, "minItems": 1}}, ["items"]),
+        ),
+    }
+    return {
+        f"{name}.schema.json": sdk_document(name, title, where, spec, schema)
+        for name, (title, where, schema) in documents.items()
+    }
+
+
 def derive(spec: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], UnionLog]:
     """Every output file (name -> document) for ``spec``, and the union report."""
     components, log = components_document(spec)
@@ -693,9 +844,14 @@ def derive(spec: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], UnionLog]:
         if name == "request":
             known = declared_properties(components["$defs"], component)
             files[f"{name}.schema.json"] = request_document(spec, known)
+        elif name in REQUEST_ENTRY_POINTS:
+            files[f"{name}.schema.json"] = closed_document(
+                name, spec, declared_properties(components["$defs"], component)
+            )
         else:
             files[f"{name}.schema.json"] = entry_document(name, component, title, spec)
     files["deleted.schema.json"] = deleted_document(spec)
+    files.update(sdk_documents(spec))
     return files, log
 
 

@@ -2,8 +2,10 @@
 
 - which ``/v1`` routes each profile serves, and the answer to any other
   ``/v1`` path (the gateway's NoRoute 404, byte for byte as new-api's router
-  sends it);
-- the query rules of ``GET /v1/responses/{id}/input_items``;
+  sends it); which of them are the stored-response routes and which the
+  rest of the stateful lifecycle (cancel, input tokens, conversations);
+- the query rules of ``GET /v1/responses/{id}/input_items``, of a
+  conversation's items and of ``GET /v1/responses/{id}`` (stream resume);
 - what a Response echoes for a request field that was left out.
 
 The mock serves from this data and documents it in ``/openapi.json``; the
@@ -37,21 +39,27 @@ def served_routes(profile: str) -> tuple[str, ...]:
     return tuple(_data()["routes"][profile]["served"])
 
 
+def route_matches(route: str, method: str, path: str) -> bool:
+    """Whether the route ``"METHOD /path/{param}"`` matches ``method path`` (``{param}`` matches any one segment)."""
+    parts, wanted = route.split("/"), f"{method.upper()} {path}".split("/")
+    return len(parts) == len(wanted) and all(
+        p == w or (p.startswith("{") and p.endswith("}") and bool(w)) for p, w in zip(parts, wanted, strict=True)
+    )
+
+
 def is_served(profile: str, method: str, path: str) -> bool:
-    """Whether ``profile`` routes ``method path`` (a concrete ``/v1/...`` path; ``{param}`` segments match any one)."""
-    wanted = f"{method.upper()} {path}".split("/")
-    for route in served_routes(profile):
-        parts = route.split("/")
-        if len(parts) == len(wanted) and all(
-            p == w or (p.startswith("{") and p.endswith("}") and w) for p, w in zip(parts, wanted, strict=True)
-        ):
-            return True
-    return False
+    """Whether ``profile`` routes ``method path`` (a concrete ``/v1/...`` path)."""
+    return any(route_matches(route, method, path) for route in served_routes(profile))
 
 
 def stored_routes() -> tuple[str, ...]:
     """The stored-response routes (retrieve, delete, input items), as ``"METHOD /path/{param}"``."""
     return tuple(_data()["stored_routes"])
+
+
+def lifecycle_routes() -> tuple[str, ...]:
+    """The rest of the stateful Responses API: cancel, input token counting, the Conversations API."""
+    return tuple(_data()["lifecycle_routes"])
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,21 @@ def no_route_answer(profile: str) -> NoRoute | None:
 def input_items_query() -> dict[str, dict[str, Any]]:
     """The query parameters of ``GET /v1/responses/{id}/input_items``, as JSON Schemas by name."""
     return copy.deepcopy(_data()["input_items_query"])
+
+
+def conversation_items_query() -> dict[str, dict[str, Any]]:
+    """The query parameters of ``GET /v1/conversations/{id}/items``, as JSON Schemas by name."""
+    return copy.deepcopy(_data()["conversation_items_query"])
+
+
+def retrieve_query() -> dict[str, dict[str, Any]]:
+    """The query parameters of ``GET /v1/responses/{id}`` that resume a stream (``stream``, ``starting_after``)."""
+    return copy.deepcopy(_data()["retrieve_query"])
+
+
+def object_name(kind: str) -> str:
+    """The ``object`` of a lifecycle reply (``input_tokens``, ``compaction``, ``conversation``, ...)."""
+    return _data()["objects"][kind]
 
 
 def response_echo_defaults() -> dict[str, Any]:

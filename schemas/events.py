@@ -39,6 +39,16 @@ REASONING_TEXT_DONE = "response.reasoning_text.done"
 FUNCTION_CALL_ARGUMENTS_DELTA = "response.function_call_arguments.delta"
 FUNCTION_CALL_ARGUMENTS_DONE = "response.function_call_arguments.done"
 
+#: Built-in tools: a web search's progress, and a code interpreter's code (streamed) and run.
+WEB_SEARCH_CALL_IN_PROGRESS = "response.web_search_call.in_progress"
+WEB_SEARCH_CALL_SEARCHING = "response.web_search_call.searching"
+WEB_SEARCH_CALL_COMPLETED = "response.web_search_call.completed"
+CODE_INTERPRETER_CALL_IN_PROGRESS = "response.code_interpreter_call.in_progress"
+CODE_INTERPRETER_CALL_CODE_DELTA = "response.code_interpreter_call_code.delta"
+CODE_INTERPRETER_CALL_CODE_DONE = "response.code_interpreter_call_code.done"
+CODE_INTERPRETER_CALL_INTERPRETING = "response.code_interpreter_call.interpreting"
+CODE_INTERPRETER_CALL_COMPLETED = "response.code_interpreter_call.completed"
+
 #: The terminal event of a stream whose Response ends with this ``status``.
 TERMINAL_BY_STATUS: dict[str, str] = {status: kind for kind, status in TERMINAL.items() if status is not None}
 

@@ -5,6 +5,13 @@ follow the rules of the Responses API stream. Rules are named (``rule``) so a
 report says which one broke, at which event. The event names the rules need
 come from the ``event`` schema and the small tables below; code elsewhere asks
 this module instead of restating them.
+
+A resumed stream (``GET /v1/responses/{id}?stream=true&starting_after=N``)
+is checked in resumed mode (``starting_after=N``, and the stored reply as
+``stored``): numbering continues from N+1, no ``response.created`` is
+expected first, items and parts opened before N are taken from the stored
+reply, deltas must end the text they belong to, and the items streamed and
+the terminal event's output must be the stored reply's.
 """
 
 from __future__ import annotations
@@ -46,7 +53,11 @@ TEXT_EVENTS = {
     "response.reasoning_text.done": ("reasoning", None),
     "response.function_call_arguments.delta": ("arguments", None),
     "response.function_call_arguments.done": ("arguments", None),
+    "response.code_interpreter_call_code.delta": ("code", None),
+    "response.code_interpreter_call_code.done": ("code", None),
 }
+#: The field of a ``.done`` event that holds the whole text of its family (``text`` otherwise).
+DONE_FIELDS = {"arguments": "arguments", "code": "code"}
 PART_ADDED = {"response.content_part.added": "content_index", "response.reasoning_summary_part.added": "summary_index"}
 
 
@@ -119,8 +130,18 @@ def _dispatch(parsed: ParsedStream, name: str | None, data: list[str], line: int
     parsed.events.append(event)
 
 
-def validate_sse(text: str | bytes, profile: str = DEFAULT_PROFILE, levels: Levels | None = None) -> list[Finding]:
-    """Parse a raw stream and check it; parse problems are findings too (each with its level)."""
+def validate_sse(
+    text: str | bytes,
+    profile: str = DEFAULT_PROFILE,
+    levels: Levels | None = None,
+    *,
+    starting_after: int | None = None,
+    stored: dict[str, Any] | None = None,
+) -> list[Finding]:
+    """Parse a raw stream and check it; parse problems are findings too (each with its level).
+
+    ``starting_after`` (and the stored reply, ``stored``) check a resumed stream (module docstring).
+    """
     parsed = parse_sse(text)
     problems = [stream_finding(e.index, e.event, "json", e.error) for e in parsed.events if e.error]
     if parsed.unterminated is not None:
@@ -145,7 +166,7 @@ def validate_sse(text: str | bytes, profile: str = DEFAULT_PROFILE, levels: Leve
                 )
             )
     events = [e.json for e in parsed.events if e.error is None]
-    return _levelled(problems + _checked(events, profile), levels)
+    return _levelled(problems + _checked(events, profile, starting_after, stored), levels)
 
 
 def first_violation(events: list[dict[str, Any]], profile: str = DEFAULT_PROFILE) -> Finding | None:
@@ -154,18 +175,27 @@ def first_violation(events: list[dict[str, Any]], profile: str = DEFAULT_PROFILE
 
 
 def validate_stream(
-    events: Iterable[dict[str, Any] | SSEEvent], profile: str = DEFAULT_PROFILE, levels: Levels | None = None
+    events: Iterable[dict[str, Any] | SSEEvent],
+    profile: str = DEFAULT_PROFILE,
+    levels: Levels | None = None,
+    *,
+    starting_after: int | None = None,
+    stored: dict[str, Any] | None = None,
 ) -> list[Finding]:
     """Every broken rule in a sequence of parsed events (the first per event), each with its level.
 
     The level of a stream rule is that of ``stream.<rule>`` in the levels
-    file (default ``schemas/levels.json``).
+    file (default ``schemas/levels.json``). ``starting_after`` checks the
+    events as the suffix of a stream resumed after that sequence number,
+    ``stored`` being the stored reply (module docstring).
     """
-    return _levelled(_checked(events, profile), levels)
+    return _levelled(_checked(events, profile, starting_after, stored), levels)
 
 
-def _checked(events: Iterable[Any], profile: str) -> list[Finding]:
-    checker = _StreamChecker(profile)
+def _checked(
+    events: Iterable[Any], profile: str, starting_after: int | None = None, stored: dict[str, Any] | None = None
+) -> list[Finding]:
+    checker = _StreamChecker(profile, starting_after, stored)
     for index, event in enumerate(events):
         payload = event.json if isinstance(event, SSEEvent) else event
         problem = checker.check(index, payload)
@@ -212,12 +242,20 @@ def event_types(profile: str = DEFAULT_PROFILE) -> frozenset[str]:
 
 
 class _StreamChecker:
-    def __init__(self, profile: str):
+    def __init__(self, profile: str, starting_after: int | None = None, stored: dict[str, Any] | None = None):
         self.profile = profile
         self.violations: list[Finding] = []
         self.count = 0
-        self.next_sequence = 0
-        self.response_id: str | None = None
+        self.resumed = starting_after is not None
+        self.next_sequence = starting_after + 1 if starting_after is not None else 0
+        #: The stored reply a resumed stream continues (its output: the items opened before the suffix).
+        self.stored = stored if isinstance(stored, dict) else None
+        stored_output = (self.stored or {}).get("output")
+        self.stored_output: list[Any] = stored_output if isinstance(stored_output, list) else []
+        #: Texts whose start was sent before the suffix: their deltas only end them.
+        self.resumed_texts: set[tuple[int, str, Any]] = set()
+        stored_id = (self.stored or {}).get("id")
+        self.response_id: str | None = stored_id if isinstance(stored_id, str) else None
         self.terminal_at: int | None = None
         self.items: dict[int, dict[str, Any]] = {}
         self.open_items: set[int] = set()
@@ -252,7 +290,7 @@ class _StreamChecker:
             return fail("terminal_not_last", f"event after the terminal event #{self.terminal_at}")
         if isinstance(number, int) and number != expected:
             return fail("sequence_number", f"expected {expected}, got {number}", "/sequence_number")
-        if index == 0 and kind != "response.created":
+        if index == 0 and kind != "response.created" and not self.resumed:
             return fail("first_event", "the first event must be response.created")
         if kind in LIFECYCLE:
             return self._lifecycle(index, event, fail)
@@ -286,14 +324,18 @@ class _StreamChecker:
 
     def _item_added(self, event: dict[str, Any], fail: Any) -> Finding | None:
         position = event["output_index"]
-        if position != len(self.items):
-            return fail("output_index", f"expected output_index {len(self.items)}, got {position}", "/output_index")
+        expected = max(self.items, default=-1) + 1
+        if self.resumed and not self.items:
+            expected = position  # the items before it were finished before the suffix
+        if position != expected:
+            return fail("output_index", f"expected output_index {expected}, got {position}", "/output_index")
         self.items[position] = event["item"]
         self.open_items.add(position)
         return None
 
     def _item_done(self, event: dict[str, Any], fail: Any) -> Finding | None:
         position = event["output_index"]
+        self._resume_item(position)
         if position not in self.open_items:
             return fail(
                 "item_order", f"output item {position} is done but was not added or is already done", "/output_index"
@@ -303,10 +345,25 @@ class _StreamChecker:
         self.done_items.append((position, item))
         return self._reassembled(item, position, fail)
 
+    def _resume_item(self, position: Any) -> None:
+        """In a resumed stream, an item the suffix did not add was opened before it: take it from the stored reply."""
+        if not self.resumed or position in self.items or not isinstance(position, int) or isinstance(position, bool):
+            return
+        if not 0 <= position < len(self.stored_output) or any(p > position for p in self.items):
+            return
+        item = self.stored_output[position]
+        self.items[position] = item
+        self.open_items.add(position)
+        for family, part in _text_keys(item):
+            self.resumed_texts.add((position, family, part))
+            if part is not None:
+                self.parts.add((position, _part_added_for(family), part))
+
     def _inside_item(self, kind: str, event: dict[str, Any], fail: Any) -> Finding | None:
         position = event.get("output_index")
         if not isinstance(position, int) or isinstance(position, bool):
             return None
+        self._resume_item(position)
         if position not in self.open_items:
             return fail(
                 "item_order", f"{kind} refers to output_index {position}, which is not an open item", "/output_index"
@@ -330,8 +387,8 @@ class _StreamChecker:
         if kind.endswith(".delta"):
             self.texts[key] = self.texts.get(key, "") + event["delta"]
             return None
-        done_text = event["arguments"] if family == "arguments" else event["text"]
-        if self.texts.get(key, "") != done_text:
+        done_text = event[DONE_FIELDS.get(family, "text")]
+        if not self._joins(key, self.texts.get(key, ""), done_text):
             return fail(
                 "text_reassembly",
                 f"the deltas ({_clip(self.texts.get(key, ''))}) do not join into the done text ({_clip(done_text)})",
@@ -355,8 +412,12 @@ class _StreamChecker:
                 expected[(position, "reasoning", None)] = joined
         elif item.get("type") == "function_call" and (position, "arguments", None) in self.texts:
             expected[(position, "arguments", None)] = item.get("arguments", "")
+        elif item.get("type") == "code_interpreter_call" and (position, "code", None) in self.texts:
+            expected[(position, "code", None)] = item.get("code") or ""
+        if self.resumed and 0 <= position < len(self.stored_output) and item != self.stored_output[position]:
+            return fail("final_output", f"item {position} differs from the stored reply's", "/item")
         for key, text in expected.items():
-            if self.texts.get(key, "") != text:
+            if not self._joins(key, self.texts.get(key, ""), text):
                 return fail(
                     "text_reassembly",
                     f"item {position}'s text ({_clip(text)}) "
@@ -365,9 +426,16 @@ class _StreamChecker:
                 )
         return None
 
+    def _joins(self, key: tuple[int, str, Any], deltas: str, text: Any) -> bool:
+        """Whether the deltas make ``text``: all of it, or its end for a text begun before a resumed stream."""
+        if not isinstance(text, str):
+            return False
+        return text.endswith(deltas) if key in self.resumed_texts else deltas == text
+
     def finish(self) -> None:
         if self.count == 0:
-            self.violations.append(stream_finding(-1, None, "empty", "the stream has no events"))
+            if not self.resumed:  # resumed after the last event: nothing is left to send
+                self.violations.append(stream_finding(-1, None, "empty", "the stream has no events"))
             return
         if self.terminal_at is None:
             self.violations.append(
@@ -391,6 +459,20 @@ class _StreamChecker:
                 )
             )
         done = [item for _, item in sorted(self.done_items, key=lambda pair: pair[0])]
+        if self.resumed:  # items finished before the suffix are the stored reply's
+            final_output = self.final.get("output") or []
+            done = final_output if self.stored is None else self.stored_output
+            if final_output != done:
+                self.violations.append(
+                    stream_finding(
+                        self.terminal_at,
+                        self.final_type,
+                        "final_output",
+                        "the final response's output differs from the stored reply's",
+                        "/response/output",
+                    )
+                )
+            return
         if done != (self.final.get("output") or []):
             self.violations.append(
                 stream_finding(
@@ -401,6 +483,22 @@ class _StreamChecker:
                     "/response/output",
                 )
             )
+
+
+def _text_keys(item: Any) -> list[tuple[str, Any]]:
+    """The (family, part) of every streamed text an item holds: its content parts, summary parts, arguments, code."""
+    if not isinstance(item, dict):
+        return []
+    kind = item.get("type")
+    if kind == "message":
+        return [("text", i) for i in range(len(item.get("content") or []))]
+    if kind == "reasoning":
+        return [("summary", i) for i in range(len(item.get("summary") or []))] + [("reasoning", None)]
+    if kind == "function_call":
+        return [("arguments", None)]
+    if kind == "code_interpreter_call":
+        return [("code", None)]
+    return []
 
 
 def _part_added_for(family: str) -> str:

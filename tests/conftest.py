@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +117,56 @@ def fake_clock(monkeypatch):
 
     monkeypatch.setattr(time, "sleep", sleep)
     return clock
+
+
+class BackgroundClock:
+    """The clock background responses are read with (``mockserver.state.records.now``), moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch) -> BackgroundClock:
+    """Background responses advance only when the test moves ``clock.now`` (any thread of this process)."""
+    from mockserver.state import records
+
+    clock = BackgroundClock()
+    monkeypatch.setattr(records, "now", clock)
+    return clock
+
+
+# --- stores: memory, SQLite and a private Redis (tests/test_workers.py, tests/test_lifecycle.py) ----------
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    """A real redis-server on a Unix socket, for one test module."""
+    from .servers import redis_server
+
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+_prefixes = itertools.count()
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def store_url(request, tmp_path) -> str:
+    """Each kind of store, empty."""
+    if request.param == "memory":
+        return "memory://"
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return f"{request.getfixturevalue('redis_url')}?prefix=t{next(_prefixes)}"
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def shared_url(request, tmp_path) -> str:
+    """A store two apps can share, as worker processes do."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shared.db'}"
+    return f"{request.getfixturevalue('redis_url')}?prefix=apps{next(_prefixes)}"

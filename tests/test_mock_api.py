@@ -314,7 +314,7 @@ def test_openapi_document_is_built_from_the_schemas(client):
     document = client.get("/openapi.json").get_json()
     assert document["openapi"] == "3.1.0"
     assert document["components"]["schemas"]["CreateResponse"] == schemas.bundle("request")
-    assert set(document["paths"]) == {"/v1/responses", "/v1/models"}  # what the gateway routes
+    assert set(document["paths"]) == {"/v1/responses", "/v1/responses/compact", "/v1/models"}  # what the gateway routes
     stored = create_app(profile="openai").test_client().get("/openapi.json").get_json()
     assert set(stored["paths"]) >= {"/v1/responses/{response_id}", "/v1/responses/{response_id}/input_items"}
     query = {
@@ -328,7 +328,11 @@ UNROUTED = [
     ("DELETE", "/v1/responses/resp_abc"),
     ("GET", "/v1/responses/resp_abc/input_items"),
     ("GET", "/v1/responses"),
-    ("POST", "/v1/responses/compact"),
+    ("GET", "/v1/responses/compact"),
+    ("POST", "/v1/responses/resp_abc/cancel"),
+    ("POST", "/v1/responses/input_tokens"),
+    ("POST", "/v1/conversations"),
+    ("GET", "/v1/conversations/conv_abc/items"),
     ("POST", "/v1/chat/nothing"),
 ]
 

@@ -11,6 +11,7 @@ workers on one port, and through the openai SDK.
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ import pytest
 from mockserver import create_app
 from mockserver.config import ConfigError, KeySpec, load_keys_file
 from mockserver.state.owners import owner_of
-from mockserver.state.store import open_store
+from mockserver.state.store import CONVERSATIONS, open_store
 
 from .servers import mock_process, redis_server
 from .test_workers import served_by
@@ -132,14 +133,80 @@ def test_another_keys_stored_routes_answer_404_as_for_an_unknown_id(store_url: s
     assert client.get(f"/v1/responses/{response_id}", headers=as_key(KEY_A)).status_code == 404
 
 
+# --- the lifecycle routes (openai profile): cancel, stream resume, conversations --------------------
+
+
+def test_another_key_cannot_cancel_or_resume_a_response(store_url: str) -> None:
+    client = mock(store_url, "openai", background_pace=(math.inf, math.inf))
+    queued = create(client, KEY_A, background=True)
+    streamed = client.post("/v1/responses", json={**FIRST, "stream": True}, headers=as_key(KEY_A))
+    streamed_id = json.loads(streamed.get_data(as_text=True).split("data: ", 2)[1].split("\n", 1)[0])["response"]["id"]
+    for path, method, response_id in (
+        ("/v1/responses/{}/cancel", "POST", queued["id"]),
+        ("/v1/responses/{}?stream=true&starting_after=2", "GET", streamed_id),
+    ):
+        unknown_id = never_created(response_id)
+        foreign = client.open(path.format(response_id), method=method, headers=as_key(KEY_B))
+        unknown = client.open(path.format(unknown_id), method=method, headers=as_key(KEY_B))
+        assert foreign.status_code == 404, (path, foreign.get_data(as_text=True))
+        assert_answered_alike(foreign, unknown, response_id, unknown_id)
+    mine = client.get(f"/v1/responses/{queued['id']}", headers=as_key(KEY_A)).get_json()
+    assert mine["status"] == "queued"  # the other key's cancel changed nothing
+    resumed = client.get(f"/v1/responses/{streamed_id}?stream=true&starting_after=2", headers=as_key(KEY_A))
+    assert resumed.status_code == 200 and '"sequence_number": 3' in resumed.get_data(as_text=True).replace(
+        '"sequence_number":3', '"sequence_number": 3'
+    )
+
+
+def test_a_conversation_belongs_to_the_key_that_created_it(store_url: str) -> None:
+    client = mock(store_url, "openai")
+    made = client.post("/v1/conversations", json={"metadata": {"topic": "ada"}}, headers=as_key(KEY_A))
+    assert made.status_code == 200, made.get_data(as_text=True)
+    conversation_id = made.get_json()["id"]
+    unknown_id = never_created(conversation_id)
+    for method, suffix, body in (
+        ("GET", "", None),
+        ("POST", "", {"metadata": {"topic": "stolen"}}),
+        ("GET", "/items", None),
+        ("POST", "/items", {"items": [{"type": "message", "role": "user", "content": "hi"}]}),
+        ("DELETE", "", None),
+    ):
+        foreign = client.open(
+            f"/v1/conversations/{conversation_id}{suffix}", method=method, json=body, headers=as_key(KEY_B)
+        )
+        unknown = client.open(
+            f"/v1/conversations/{unknown_id}{suffix}", method=method, json=body, headers=as_key(KEY_B)
+        )
+        assert foreign.status_code == 404, (method, suffix, foreign.get_data(as_text=True))
+        assert_answered_alike(foreign, unknown, conversation_id, unknown_id)
+    foreign_turn = client.post(
+        "/v1/responses", json={**FOLLOW_UP, "conversation": conversation_id}, headers=as_key(KEY_B)
+    )
+    unknown_turn = client.post("/v1/responses", json={**FOLLOW_UP, "conversation": unknown_id}, headers=as_key(KEY_B))
+    assert foreign_turn.status_code == 404
+    assert_answered_alike(foreign_turn, unknown_turn, conversation_id, unknown_id)
+
+    mine = client.get(f"/v1/conversations/{conversation_id}", headers=as_key(KEY_A))
+    assert mine.status_code == 200 and mine.get_json()["metadata"] == {"topic": "ada"}
+    assert client.get(f"/v1/conversations/{conversation_id}/items", headers=as_key(KEY_A)).get_json()["data"] == []
+    turn = client.post("/v1/responses", json={**FOLLOW_UP, "conversation": conversation_id}, headers=as_key(KEY_A))
+    assert turn.status_code == 200, turn.get_data(as_text=True)
+    assert len(client.get(f"/v1/conversations/{conversation_id}/items", headers=as_key(KEY_A)).get_json()["data"]) >= 2
+
+
 def test_the_key_is_never_what_the_store_holds(store_url: str) -> None:
     """Records are kept under a digest of the key: neither a record nor its key in the store holds the key."""
     store = open_store(store_url, 100)
     client = create_app(profile="openai", api_keys=[KEY_A], store=store, log_requests=False).test_client()
     created = create(client, KEY_A)
+    conversation = client.post("/v1/conversations", json={}, headers=as_key(KEY_A)).get_json()
     keys = store.ids()
     assert keys == [f"{owner_of(KeySpec(KEY_A))}:{created['id']}"]
-    held = json.dumps([keys, [store.get(key) for key in keys]])
+    assert store.ids(kind=CONVERSATIONS) == [f"{owner_of(KeySpec(KEY_A))}:{conversation['id']}"]
+    records = [store.get(key) for key in keys] + [
+        store.get(key, kind=CONVERSATIONS) for key in store.ids(kind=CONVERSATIONS)
+    ]
+    held = json.dumps([keys, store.ids(kind=CONVERSATIONS), records])
     assert KEY_A not in held and KEY_A.removeprefix("sk-") not in held
 
 

@@ -137,3 +137,81 @@ def test_mock_streams_always_pass_the_validator(profile, words, model, cap, fami
         body["max_output_tokens"] = cap
     raw = app.test_client().post("/v1/responses", json=body, headers={"Authorization": "sk-a"}).get_data(as_text=True)
     assert validate_sse(raw, profile) == []
+
+
+# --- resumed mode (``starting_after``): the suffix of a stored stream ---------------------------------
+
+
+def _stored_stream(profile: str = "openai") -> tuple[list[dict], dict]:
+    client = create_app(profile=profile, seed=5, log_requests=False).test_client()
+    raw = client.post(
+        "/v1/responses",
+        json={"model": "qwen3.6-plus", "input": "How do tides work?", "stream": True},
+        headers={"Authorization": "sk-resume"},
+    ).get_data(as_text=True)
+    events = [e.json for e in parse_sse(raw).events]
+    return events, events[-1]["response"]
+
+
+@pytest.mark.parametrize("after", [-1, 0, 3, 7, 12])
+def test_a_resumed_suffix_passes_in_resumed_mode(after):
+    from schemas.stream import validate_stream
+
+    events, stored = _stored_stream()
+    assert validate_stream(events[after + 1 :], "openai", starting_after=after, stored=stored) == []
+
+
+def test_a_suffix_checked_as_a_whole_stream_fails_but_passes_resumed():
+    from schemas.stream import validate_stream
+
+    events, stored = _stored_stream()
+    assert {f.rule for f in validate_stream(events[4:], "openai")} >= {"sequence_number"}
+    assert validate_stream(events[4:], "openai", starting_after=3, stored=stored) == []
+
+
+def test_a_resumed_stream_must_continue_the_numbering():
+    from schemas.stream import validate_stream
+
+    events, stored = _stored_stream()
+    found = validate_stream(events[4:], "openai", starting_after=2, stored=stored)
+    assert found and found[0].rule == "sequence_number" and found[0].message == "expected 3, got 4"
+
+
+def test_a_resumed_delta_that_does_not_end_the_stored_text_fails():
+    from schemas.stream import validate_stream
+
+    events, stored = _stored_stream()
+    suffix = [dict(e) for e in events[10:]]
+    delta = next(i for i, e in enumerate(suffix) if e["type"] == "response.output_text.delta")
+    suffix[delta]["delta"] = "something else "
+    found = validate_stream(suffix, "openai", starting_after=9, stored=stored)
+    assert found and found[0].rule == "text_reassembly"
+
+
+def test_a_resumed_stream_must_end_with_the_stored_reply():
+    import copy
+
+    from schemas.stream import validate_stream
+
+    events, stored = _stored_stream()
+    other = copy.deepcopy(stored)
+    other["output"][-1]["content"][0]["text"] += " (changed)"
+    found = validate_stream(events[6:], "openai", starting_after=5, stored=other)
+    assert found and found[0].rule == "final_output"
+    empty = validate_stream([], "openai", starting_after=len(events) - 1, stored=stored)
+    assert empty == []  # resumed after the last event: nothing is left
+
+
+def test_a_resumed_stream_is_checked_in_both_profiles_from_raw_sse():
+    from schemas.recording import split_blocks
+
+    for profile in ("gateway", "openai"):
+        client = create_app(profile=profile, seed=5, log_requests=False, serve_stored_routes=True).test_client()
+        raw = client.post(
+            "/v1/responses",
+            json={"model": "qwen3.6-plus", "input": "你好", "stream": True},
+            headers={"Authorization": "sk-resume"},
+        ).get_data()
+        blocks = split_blocks(raw)
+        stored = parse_sse(raw).events[-1].json["response"]
+        assert validate_sse(b"".join(blocks[5:]), profile, starting_after=4, stored=stored) == []

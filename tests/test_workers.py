@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -24,29 +23,10 @@ from mockserver.state.sqlite import SQLiteStore
 from mockserver.state.store import MemoryStore, StoreURLError, open_store
 
 from .conftest import load_fixture
-from .servers import ServerProcess, mock_process, redis_server, wait_until
+from .servers import ServerProcess, mock_process, wait_until
 
 REQUEST = load_fixture("documented_request.json")
 AUTH = {"Authorization": "sk-workers"}
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory) -> Iterator[str]:
-    """A real redis-server on a Unix socket, for this module only."""
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        yield url
-
-
-_prefixes = iter(range(10**6))
-
-
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-def store_url(request, tmp_path) -> str:
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    return f"{request.getfixturevalue('redis_url')}?prefix=t{next(_prefixes)}"
 
 
 def record(n: int) -> dict:
@@ -144,13 +124,6 @@ def test_eviction_is_exact_under_concurrent_writers(tmp_path):
 
 
 # --- two apps sharing one store: what two worker processes see --------------
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def shared_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'shared.db'}"
-    return f"{request.getfixturevalue('redis_url')}?prefix=apps{next(_prefixes)}"
 
 
 def test_two_apps_share_responses_seed_quota_and_reset(shared_url):
@@ -280,7 +253,7 @@ def test_four_workers_default_temporary_store_is_removed(tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_four_workers_redis_create_here_retrieve_there(redis_url, tmp_path):
-    run_workers(["--store", f"{redis_url}?prefix=w{next(_prefixes)}"], tmp_path)
+    run_workers(["--store", f"{redis_url}?prefix=w{tmp_path.name}"], tmp_path)
 
 
 @pytest.mark.timeout(120)

@@ -1,11 +1,15 @@
 """Delivery: how a reply goes out, the same for every source.
 
 ``deliver(reply, faults, state, owner)`` applies the faults that end a reply
-as failed, stores a Response the mock built as the caller's (what
-``previous_response_id`` and ``GET`` read back, ``state/owners.py``), and
-sends it: plain JSON, or server-sent events through the one pacer
-(``pacer.py``: delay, pings, latency, dropped connections, disconnect
-logging) and the one SSE writer (``sse.py``).
+as failed, stores a Response the mock built as the caller's
+(``state/owners.py``: what ``previous_response_id``,
+``GET``, cancel and stream resume read back; its items added to the
+conversation it continues), and sends it: plain JSON, or server-sent events
+through the one pacer (``pacer.py``: delay, streaming physics, pings,
+latency, dropped connections, disconnect logging) and the one SSE writer
+(``sse.py``). A background response is stored with its clock and answered
+at once with its ``queued`` snapshot (streamed, it streams as usual).
+``deliver_events`` sends stored events again (stream resume) the same way.
 
 What each fault acts on is listed in ``faults.py`` and in README ("Faults");
 canned answers (a scenario's error, recorded replies) are not stored: they
@@ -23,13 +27,16 @@ from flask import Response, current_app
 from schemas.behaviour import Behaviour
 from schemas.recording import is_event
 
-from ..faultspec import Faults
+from ..config import Pacing
+from ..faultspec import NO_FAULTS, Faults
 from ..reply import CannedReply, Reply, ResponseReply
 from ..reply.response import failed_response
-from ..state.owners import put_owned
+from ..state import records
+from ..state.owners import put_owned, update_owned
+from ..state.store import CONVERSATIONS
 from . import faults as injected
 from . import sse
-from .pacer import Chunk, paced
+from .pacer import Chunk, event_chunks, paced
 
 if TYPE_CHECKING:
     from ..state import MockState
@@ -48,16 +55,33 @@ def _deliver_response(reply: ResponseReply, faults: Faults, state: MockState, ow
     if not reply.streamed:
         if message is not None:
             final = failed_response(final, message, reply.behaviour)
-        _store(reply, final, state, owner)
-        return _plain(200, {}, _json(final), faults, state)
+        created = _store(reply, final, state, owner)
+        shown = (
+            records.response_now(created, created["background"]["created"]) if created and reply.background else final
+        )
+        return _plain(200, {}, _json(shown), faults, state)
     events = reply.events()
-    if message is not None:
+    cut = message is not None
+    if cut:
         fail = functools.partial(_failed, message, reply.behaviour)
         events, final = injected.cut_events(final, events, faults, fail, reply.behaviour.failed_response_code)
-    _store(reply, final, state, owner)
-    delay = state.config.stream_delay
-    chunks = (Chunk(sse.encode_event(event), wait=delay if index else 0.0) for index, event in enumerate(events))
-    return _stream(200, {}, chunks, faults, state, label=final["id"])
+    _store(reply, final, state, owner, events=events if cut else None)
+    return deliver_events(events, state, label=final["id"], faults=faults, pacing=reply.pacing)
+
+
+def deliver_events(
+    events: list[dict[str, Any]],
+    state: MockState,
+    *,
+    label: str,
+    faults: Faults | None = None,
+    pacing: Pacing | None = None,
+) -> Response:
+    """Send generated (or stored) events as SSE: ``--stream-delay``, the streaming physics, pings, wire faults."""
+    chunks = event_chunks(
+        events, delay=state.config.stream_delay, pacing=pacing or state.config.pacing, seed=state.seed
+    )
+    return _stream(200, {}, chunks, faults or NO_FAULTS, state, label=label)
 
 
 def _deliver_canned(reply: CannedReply, faults: Faults, state: MockState) -> Response:
@@ -86,13 +110,48 @@ def _failed(
     return failed_response(response, message, behaviour, items)
 
 
-def _store(reply: ResponseReply, final: dict[str, Any], state: MockState, owner: str) -> None:
-    """Keep ``final`` (the Response the client ends with) as ``owner``'s, for ``previous_response_id`` and ``GET``."""
+def _store(
+    reply: ResponseReply,
+    final: dict[str, Any],
+    state: MockState,
+    owner: str,
+    *,
+    events: list[dict[str, Any]] | None = None,
+) -> dict[str, Any] | None:
+    """Keep ``final`` (the Response the client ends with) as ``owner``'s, for ``previous_response_id``, ``GET``,
+    cancel and resume.
+
+    The record says how its stream is cut (``stream``), keeps the events
+    only when they cannot be cut again (``events``: a fault cut them), and
+    a background response's clock. The turn's input and output are added
+    to the conversation it continues. Returns the record stored, if any.
+    """
+    if reply.conversation_id is not None:
+        _add_to_conversation(state, owner, reply.conversation_id, [*reply.conversation_input, *final["output"]])
     if reply.record is None:
-        return
-    conversation = reply.record["conversation"] + final["output"]
-    record = {"response": final, "input_items": reply.record["input_items"], "conversation": conversation}
+        return None
+    record: dict[str, Any] = {
+        "response": final,
+        "input_items": reply.record["input_items"],
+        "conversation": reply.record["conversation"] + final["output"],
+        "stream": {"seed": reply.chunk_seed, "family": reply.reasoning_family},
+    }
+    if events is not None:
+        record["events"] = events
+    if reply.background:
+        record["background"] = records.background_clock(records.now(), state.config.background_pace)
     put_owned(state.store, final["id"], record, owner)
+    return record
+
+
+def _add_to_conversation(state: MockState, owner: str, conversation_id: str, new_items: list[dict[str, Any]]) -> None:
+    """Append this turn's input and output items to ``owner``'s conversation (atomically: concurrent turns keep
+    theirs)."""
+
+    def change(conversation: dict[str, Any]) -> dict[str, Any]:
+        return {**conversation, "items": conversation["items"] + new_items}
+
+    update_owned(state.store, conversation_id, change, owner, kind=CONVERSATIONS)
 
 
 def _json(value: Any) -> bytes:

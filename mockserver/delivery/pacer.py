@@ -1,23 +1,37 @@
 """The one pacer: every stream the mock sends, generated or recorded, goes out through ``paced``.
 
-It sends each chunk after its wait (``--stream-delay`` between generated
-events, the recorded gaps of a replayed or scenario stream), puts a ``: PING``
-comment before every Nth event (``--ping-every``), applies the wire faults
-(``latency`` before each event, ``drop-after`` cutting the connection) and
-logs a client that leaves mid-stream, which costs nothing else.
+It sends each chunk after its wait, puts a ``: PING`` comment before every
+Nth event (``--ping-every``), applies the wire faults (``latency`` before
+each event, ``drop-after`` cutting the connection) and logs a client that
+leaves mid-stream, which costs nothing else.
+
+The waits of the events the mock generates (a generated or scenario reply,
+a resumed stream) are timed by ``event_chunks``: ``--stream-delay`` between
+events plus the streaming physics (``config.Pacing``: ``--ttft`` before the
+first output event, each delta its tokens' worth of time at
+``--tokens-per-second``, every wait stretched or shrunk by up to
+``--jitter``, drawn from a generator seeded by the server seed and the
+stream, so two runs pace the same). A recorded stream keeps its recorded
+gaps. The events are the same with or without pacing: only the waits change.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from schemas import events as ev
+
+from ..config import Pacing
 from ..faultspec import Faults
+from ..reply.tokens import count_tokens
 from .faults import ConnectionDropped, latency_seconds
-from .sse import PING
+from .sse import PING, encode_event
 
 log = logging.getLogger("mockserver")
 
@@ -29,6 +43,33 @@ class Chunk:
     data: bytes
     wait: float = 0.0
     event: bool = True
+
+
+#: Events that open a stream before the model produces anything (``--ttft`` comes after them).
+LIFECYCLE_START = frozenset((ev.CREATED, ev.IN_PROGRESS, ev.QUEUED))
+
+
+def event_chunks(events: Sequence[dict[str, Any]], *, delay: float, pacing: Pacing, seed: int) -> Iterator[Chunk]:
+    """``events`` encoded, each with its wait: ``delay`` between events plus the streaming physics of ``pacing``."""
+    jitter = _jitter_rng(seed, events) if pacing.jitter else None
+    waiting_for_output = True
+    for index, event in enumerate(events):
+        wait = delay if index else 0.0
+        if pacing.ttft and waiting_for_output and event.get("type") not in LIFECYCLE_START:
+            wait += pacing.ttft
+            waiting_for_output = False
+        if pacing.tokens_per_second and isinstance(event.get("delta"), str):
+            wait += count_tokens(event["delta"]) / pacing.tokens_per_second
+        if jitter is not None and wait:
+            wait *= 1 + jitter.uniform(-pacing.jitter, pacing.jitter)
+        yield Chunk(encode_event(event), wait=wait)
+
+
+def _jitter_rng(seed: int, events: Sequence[dict[str, Any]]) -> random.Random:
+    """The jitter's generator: fixed by the server seed and the stream's shape, so two runs pace the same."""
+    shape = "|".join(f"{event.get('type')}:{len(str(event.get('delta', '')))}" for event in events)
+    digest = hashlib.sha256(f"{seed}|pace|{shape}".encode()).hexdigest()
+    return random.Random(int(digest[:16], 16))
 
 
 def paced(

@@ -62,12 +62,11 @@ def timed(chunks: Iterable[bytes], on_end: Ended) -> Iterator[bytes]:
 
 
 def keep_timing(store: Store, response_id: str, events: list[dict[str, Any]], ending: str) -> None:
-    """Add the event log to the stored record of ``response_id`` (gone already: nothing to do)."""
+    """Add the event log to the stored record of ``response_id`` (gone already: nothing to do).
+
+    One atomic update, so a change made meanwhile (a background response cancelled) is kept.
+    """
     try:
-        record = store.get(response_id)
-        if record is None:
-            return
-        record[RECORD_KEY] = {"events": events, "ending": ending}
-        store.put(response_id, record)
+        store.update(response_id, lambda record: {**record, RECORD_KEY: {"events": events, "ending": ending}})
     except Exception as exc:  # the stream has ended for the client: a store failure here must not reach it
         log.warning("could not keep the event timing of %s: %s", response_id, exc)

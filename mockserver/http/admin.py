@@ -31,7 +31,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from ..failures import ApiError, printable
-from ..state import mock_state
+from ..state import mock_state, records
 from ..state.owners import all_records, any_owners
 from .admin_access import guard
 from .inspector import page_values
@@ -83,7 +83,7 @@ def list_responses() -> Response:
     total = len(state.store)
     listed = []
     for response_id, record in all_records(state.store):
-        response = record["response"]
+        response = records.response_now(record)  # a background response: where its clock says it is
         listed.append(
             {
                 "id": response_id,
@@ -103,7 +103,7 @@ def stored_response(response_id: str) -> Response:
     record = any_owners(mock_state().store, response_id)
     if record is None:
         raise ApiError("not_found", param="response_id", id=printable(response_id))
-    return jsonify(record["response"])
+    return jsonify(records.response_now(record))
 
 
 @admin.post("/reset")
@@ -167,6 +167,7 @@ def shown_config() -> dict[str, Any]:
     values["scenarios_dir"] = str(state.config.scenarios_dir) if state.config.scenarios_dir else None
     values["replay_dir"] = str(state.config.replay_dir) if state.config.replay_dir else None
     values["store_url"] = masked_url(state.config.store_url)
+    values["background_pace"] = [s if s != float("inf") else "hold" for s in state.config.background_pace]
     values["seed_now"] = state.seed
     return values
 

@@ -1,9 +1,11 @@
 """The app factory: ``create_app(config)`` or ``create_app(profile="openai", seed=1)``.
 
 It wires one app: its state (store, key checker, sources in order: your own,
-scenarios, recordings, the generator), its routes (the stored-response
-routes only where they are served), the error handlers, and the per-request
-hooks that stamp the request id and write the one log line.
+scenarios, recordings, the generator), its routes (the stored-response,
+lifecycle and conversation routes only where they are served), the error
+handlers, and the per-request hooks that stamp the request id (and the
+profile's reply headers, OpenAI's ``x-ratelimit-*``) and write the one log
+line.
 """
 
 from __future__ import annotations
@@ -31,10 +33,11 @@ from ..state.owners import record_key
 from ..state.store import Store, forget_fault_counts, open_store
 from .admin import admin, is_admin_path
 from .auth import KeyChecker, key_from_header
+from .conversations import conversations_api
 from .errors import error_object, refusal_of, register_error_handlers
 from .openapi import openapi_blueprint
 from .request import MockRequest
-from .routes import api, stored_api
+from .routes import api, compact_api, lifecycle_api, stored_api
 
 log = logging.getLogger("mockserver")
 
@@ -67,8 +70,13 @@ def create_app(
     # An injected dropped connection (delivery/faults.py) is an exception waitress would log with a traceback.
     logging.getLogger("waitress").addFilter(DROPPED_CONNECTION_FILTER)
     app.register_blueprint(api)
+    if config.serves("POST", "/v1/responses/compact"):
+        app.register_blueprint(compact_api)
     if config.serves_stored_routes:
         app.register_blueprint(stored_api)
+    if config.serves_lifecycle_routes:
+        app.register_blueprint(lifecycle_api)
+        app.register_blueprint(conversations_api)
     if config.proxy_to is not None:
         from .forward import register_forwarding
 
@@ -143,12 +151,18 @@ def proxy_source(config: MockConfig, store: Store) -> Source:
 
 
 def _register_request_hooks(app: Flask, config: MockConfig) -> None:
-    header = app.extensions["mock"].behaviour.request_id_header
+    behaviour = app.extensions["mock"].behaviour
+    header = behaviour.request_id_header
+    reply_headers = behaviour.reply_headers
 
     @app.after_request
     def _finish(response: Response) -> Response:
         if header not in response.headers:  # a proxied reply keeps the upstream's
             response.headers[header] = request.request_id
+        if reply_headers and request.path.startswith("/v1/"):
+            for name, value in reply_headers.items():  # the upstream's own x-ratelimit-* too
+                if name not in response.headers:
+                    response.headers[name] = value
         elapsed_ms = (time.perf_counter() - request.started) * 1000
         state: MockState = app.extensions["mock"]
         masker = secrets_masker((key_from_header(request.headers.get("Authorization")), config.admin_key))

@@ -44,14 +44,28 @@ def check_request(body: Any, profile: str, seen: ValidRequests) -> dict[str, Any
         raise ApiError("invalid_json", detail="the body must be a JSON object")
     if not seen.check(_digest(body, profile), lambda: _request_is_valid(profile)(body)):
         raise _first_violation(body, profile)
-    enforce_strict = behaviour(profile).fields["strict"] == "enforced"
+    rules = behaviour(profile)
+    enforce_strict = rules.fields["strict"] == "enforced"
     check_tools(body, enforce_strict=enforce_strict)
     check_text_format(body, enforce_strict=enforce_strict)
+    if rules.runs_in_background and body.get("background") and body.get("store") is False:
+        raise ApiError("invalid_request", param="store", detail="background mode needs store: true")
     return body
 
 
-def _first_violation(body: dict[str, Any], profile: str) -> ApiError:
-    violations = schemas.validate(body, "request", profile)
+def check_body(body: Any, name: str, profile: str) -> dict[str, Any]:
+    """The body of another route (``input_tokens_request``, ``compact_request``, ``conversation_*``), checked
+    against the profile's schema ``name``; ``ApiError`` for the first problem."""
+    if not isinstance(body, dict):
+        raise ApiError("invalid_json", detail="the body must be a JSON object")
+    if schemas.validate(body, name, profile):
+        raise _first_violation(body, profile, name)
+    check_tools(body, enforce_strict=behaviour(profile).fields["strict"] == "enforced")
+    return body
+
+
+def _first_violation(body: dict[str, Any], profile: str, name: str = "request") -> ApiError:
+    violations = schemas.validate(body, name, profile)
     first = violations[0]
     for violation in violations:  # missing model/input are named failures of their own
         if violation.keyword == "required" and violation.path in ("/model", "/input"):

@@ -115,8 +115,7 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(error: HTTPException) -> Response:
         code = error.code or 500
         config = current_app.config["MOCK"]
-        stored_route = config.serve_stored_routes and request.path.startswith("/v1/responses/")
-        if code == 404 or (code == 405 and not stored_route):  # a served stored route keeps its 405
+        if code == 404 or (code == 405 and not config.serves_stored_path(request.path)):  # a stored route keeps 405
             unrouted = no_route_response(config.profile)
             if unrouted is not None:
                 return unrouted

@@ -25,6 +25,7 @@ from schemas.secrets import SecretMasker
 from ..delivery.timing import RECORD_KEY
 from ..state import MockState
 from ..state.owners import all_records, record_id_of
+from ..state.records import response_now
 from ..state.store import Record
 
 #: How many recent requests and stored responses the page lists.
@@ -133,7 +134,7 @@ def response_rows(records: Iterable[tuple[str, Record]]) -> list[ResponseRow]:
     """The stored responses (newest first, as ``owners.all_records`` gives them), each with its event log."""
     rows = []
     for response_id, record in records:
-        response = record.get("response") or {}
+        response = response_now(record) if isinstance(record.get("response"), dict) else {}
         log = record.get(RECORD_KEY) or {}
         rows.append(
             ResponseRow(

@@ -6,8 +6,10 @@ Schemathesis, Prism or Postman. OpenAPI 3.1 schema objects are JSON Schema
 are used in both profiles: they are open where OpenAI's shape adds fields, and
 the derived openai schemas are recursive, which a bundle cannot inline.
 
-It documents the routes this app serves (the stored-response routes only
-where they are served) and every status it can send: each failure of the
+It documents the routes this app serves (compact in both profiles, the
+stored-response routes, cancel, input token counting and the Conversations
+API only where they are served; the Conversations API's shapes are bundled
+from the openai profile, which has them) and every status it can send: each failure of the
 profile (``schemas/profiles.json``), the mock's own 400 for a bad
 ``X-Mock-Fault``, the statuses waitress answers malformed HTTP with, and the
 statuses of canned answers (scenario errors, recordings).
@@ -22,7 +24,7 @@ from flask import Blueprint, Response, jsonify
 
 import schemas
 from schemas.behaviour import behaviour
-from schemas.endpoints import input_items_query
+from schemas.endpoints import conversation_items_query, input_items_query, retrieve_query
 
 from ..state import MockState, mock_state
 
@@ -39,7 +41,10 @@ MOCK_ERROR_STATUS = 400
 def openapi_document() -> Response:
     """The OpenAPI document of this app."""
     state = mock_state()
-    return jsonify(document(state.config.profile, state.config.serves_stored_routes, canned_statuses(state)))
+    config = state.config
+    return jsonify(
+        document(config.profile, config.serves_stored_routes, canned_statuses(state), config.serves_lifecycle_routes)
+    )
 
 
 def canned_statuses(state: MockState) -> frozenset[int]:
@@ -63,8 +68,10 @@ def error_statuses(profile: str, extra: frozenset[int] = frozenset()) -> list[in
 
 
 @functools.cache
-def document(profile: str, stored_routes: bool = True, extra: frozenset[int] = frozenset()) -> dict[str, Any]:
-    """The document for ``profile``; ``stored_routes``: whether the stored-response routes are served."""
+def document(
+    profile: str, stored_routes: bool = True, extra: frozenset[int] = frozenset(), lifecycle_routes: bool = False
+) -> dict[str, Any]:
+    """The document for ``profile``; ``stored_routes``, ``lifecycle_routes``: whether those routes are served."""
     statuses = error_statuses(profile, extra)
 
     def errors() -> dict[str, Any]:
@@ -81,24 +88,87 @@ def document(profile: str, stored_routes: bool = True, extra: frozenset[int] = f
             }
         return {"200": {"description": "OK", "content": content}, **errors()}
 
+    def body(schema: str) -> dict[str, Any]:
+        return {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        }
+
+    def query(rules: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"name": name, "in": "query", "schema": rule} for name, rule in rules.items()]
+
     id_param = {"name": "response_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    conversation_param = {"name": "conversation_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    item_param = {"name": "item_id", "in": "path", "required": True, "schema": {"type": "string"}}
     stored_paths = {
         "/v1/responses/{response_id}": {
             "parameters": [id_param],
-            "get": {"operationId": "getResponse", "responses": ok("Response")},
+            "get": {
+                "operationId": "getResponse",
+                "parameters": query(retrieve_query()),
+                "responses": ok("Response", stream=True),
+            },
             "delete": {"operationId": "deleteResponse", "responses": ok("DeletedResponse")},
         },
         "/v1/responses/{response_id}/input_items": {
             "parameters": [id_param],
             "get": {
                 "operationId": "listInputItems",
-                "parameters": [
-                    {"name": name, "in": "query", "schema": rule} for name, rule in input_items_query().items()
-                ],
+                "parameters": query(input_items_query()),
                 "responses": ok("InputItemList"),
             },
         },
     }
+    lifecycle_paths = {
+        "/v1/responses/{response_id}/cancel": {
+            "parameters": [id_param],
+            "post": {"operationId": "cancelResponse", "responses": ok("Response")},
+        },
+        "/v1/responses/input_tokens": {
+            "post": {
+                "operationId": "countInputTokens",
+                "requestBody": body("InputTokensRequest"),
+                "responses": ok("InputTokens"),
+            }
+        },
+        "/v1/conversations": {
+            "post": {
+                "operationId": "createConversation",
+                "requestBody": body("ConversationRequest"),
+                "responses": ok("Conversation"),
+            }
+        },
+        "/v1/conversations/{conversation_id}": {
+            "parameters": [conversation_param],
+            "get": {"operationId": "getConversation", "responses": ok("Conversation")},
+            "post": {
+                "operationId": "updateConversation",
+                "requestBody": body("ConversationUpdate"),
+                "responses": ok("Conversation"),
+            },
+            "delete": {"operationId": "deleteConversation", "responses": ok("DeletedConversation")},
+        },
+        "/v1/conversations/{conversation_id}/items": {
+            "parameters": [conversation_param],
+            "get": {
+                "operationId": "listConversationItems",
+                "parameters": query(conversation_items_query()),
+                "responses": ok("InputItemList"),
+            },
+            "post": {
+                "operationId": "createConversationItems",
+                "requestBody": body("ConversationItems"),
+                "responses": ok("InputItemList"),
+            },
+        },
+        "/v1/conversations/{conversation_id}/items/{item_id}": {
+            "parameters": [conversation_param, item_param],
+            "get": {"operationId": "getConversationItem", "responses": ok("InputItem")},
+            "delete": {"operationId": "deleteConversationItem", "responses": ok("Conversation")},
+        },
+    }
+    input_item = schemas.bundle("input_item", "gateway")
+    items = {"type": "array", "maxItems": 20, "items": input_item}
     return {
         "openapi": "3.1.0",
         "info": {"title": f"Mock /v1/responses ({profile} profile)", "version": "0.1.0"},
@@ -115,7 +185,15 @@ def document(profile: str, stored_routes: bool = True, extra: frozenset[int] = f
                     "responses": ok("Response", stream=True),
                 }
             },
+            "/v1/responses/compact": {
+                "post": {
+                    "operationId": "compactResponse",
+                    "requestBody": body("CompactRequest"),
+                    "responses": ok("CompactedResponse"),
+                }
+            },
             **(stored_paths if stored_routes else {}),
+            **(lifecycle_paths if lifecycle_routes else {}),
             "/v1/models": {"get": {"operationId": "listModels", "responses": ok("ModelList")}},
         },
         "components": {
@@ -141,6 +219,31 @@ def document(profile: str, stored_routes: bool = True, extra: frozenset[int] = f
                 "InputItemList": schemas.bundle("input_items_list", "gateway"),
                 "ModelList": schemas.bundle("model_list", "gateway"),
                 "Error": schemas.bundle("error", "gateway"),
+                "CompactRequest": schemas.bundle("compact_request", "gateway"),
+                "CompactedResponse": schemas.bundle("compacted_response", "gateway"),
+                **(
+                    {
+                        "InputItem": input_item,
+                        "InputTokensRequest": {
+                            "type": "object",
+                            "properties": {
+                                "model": {"type": "string"},
+                                "input": {"anyOf": [{"type": "string"}, {"type": "array", "items": input_item}]},
+                            },
+                        },
+                        "InputTokens": schemas.bundle("input_tokens", "openai"),
+                        "Conversation": schemas.bundle("conversation", "openai"),
+                        "DeletedConversation": schemas.bundle("conversation_deleted", "openai"),
+                        "ConversationRequest": {
+                            "type": "object",
+                            "properties": {"items": items, "metadata": {"type": ["object", "null"]}},
+                        },
+                        "ConversationUpdate": schemas.bundle("conversation_update_request", "openai"),
+                        "ConversationItems": {"type": "object", "required": ["items"], "properties": {"items": items}},
+                    }
+                    if lifecycle_routes
+                    else {}
+                ),
             },
         },
     }

@@ -1,4 +1,4 @@
-"""The API: ``POST /v1/responses`` and ``GET /v1/models``; the stored-response routes where they are served.
+"""The Responses API: ``POST /v1/responses``, ``GET /v1/models``, compact, and the stateful routes where served.
 
 ``create_response`` is the pipeline, in the order the gateway works (key,
 then body, then model)::
@@ -6,42 +6,53 @@ then body, then model)::
     auth, body, checks  ->  faults asked for  ->  a source answers  ->  delivery sends it
 
 Each step is a function of its own module, handed what it needs: nothing
-travels through ``flask.g``. The stored-response routes (``GET``/``DELETE
-/v1/responses/{id}``, ``input_items``) are a blueprint of their own,
-registered only where they are served (the openai profile, or
-``serve_stored_routes``); the gateway answers them with its NoRoute 404.
+travels through ``flask.g``. The other routes are blueprints of their own,
+registered only where they are served (``schemas/endpoints.json``):
 
-Stored responses belong to the caller that made them (``state/owners.py``):
-every view reads them through ``stored_response`` with the caller's owner,
-so another key's response answers exactly like an unknown id.
+- ``compact_api``: ``POST /v1/responses/compact`` (both profiles: new-api relays it);
+- ``stored_api``: ``GET``/``DELETE /v1/responses/{id}`` (``?stream=true&starting_after=N``
+  resumes a stream) and ``input_items`` (the openai profile, or ``serve_stored_routes``);
+- ``lifecycle_api``: cancel and input token counting (the openai profile);
+  the Conversations API is ``conversations.py``.
+
+The gateway answers every route it does not serve with its NoRoute 404.
+Stored records belong to the caller that made them (``state/owners.py``):
+every route reads them through ``state.records`` with the caller's owner
+(``caller``), so another key's response answers exactly like an unknown id.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
 import schemas
-from schemas.endpoints import input_items_query
+from schemas.endpoints import input_items_query, object_name, retrieve_query
 
 from .. import faultspec
-from ..delivery import deliver
+from ..config import KeySpec, ModelSpec
+from ..delivery import deliver, deliver_events
 from ..delivery import faults as injected
 from ..failures import ApiError, MockError
 from ..failures import printable as clip
-from ..reply import ResponseReply
+from ..reply import ResponseReply, compaction
+from ..reply.response import shaped
+from ..reply.tokens import count_input_tokens as count_input_tokens_of
 from ..sources import CreateRequest, first_answer
-from ..state import MockState, mock_state
-from ..state.owners import delete_owned, owned, owner_of
-from ..state.store import Record
-from .checks import check_request
+from ..state import MockState, mock_state, records
+from ..state.owners import delete_owned, owner_of, update_owned
+from .checks import check_body, check_request
+from .pages import page_of
 from .request import choice_param, int_param, read_json_body
 
 log = logging.getLogger("mockserver")
 api = Blueprint("api", __name__)
 stored_api = Blueprint("stored_api", __name__)
+lifecycle_api = Blueprint("lifecycle_api", __name__)
+compact_api = Blueprint("compact_api", __name__)
 
 
 @api.post("/v1/responses")
@@ -105,8 +116,17 @@ def list_models() -> Response:
 
 @stored_api.get("/v1/responses/<response_id>")
 def retrieve_response(response_id: str) -> Response:
-    """A stored response of the caller's, as the client ended with it."""
-    return jsonify(stored_response(mock_state(), response_id)["response"])
+    """A stored response as it is now (a background one where its clock says); with ``stream=true``, its events
+    after ``starting_after`` as SSE (stream resume)."""
+    state = mock_state()
+    record = records.stored_response(state.store, response_id, caller(state))
+    rules = retrieve_query()
+    if choice_param(request, "stream", choices=rules["stream"]["enum"], default=rules["stream"]["default"]) == "true":
+        low = rules["starting_after"]["minimum"]
+        after = int_param(request, "starting_after", default=low, low=low, high=2**53)
+        events = [e for e in records.stored_events(record) if e.get("sequence_number", -1) > after]
+        return deliver_events(events, state, label=response_id)
+    return jsonify(records.response_now(record))
 
 
 @stored_api.delete("/v1/responses/<response_id>")
@@ -128,46 +148,69 @@ def deleted_object(profile: str) -> str:
 @stored_api.get("/v1/responses/<response_id>/input_items")
 def list_input_items(response_id: str) -> Response:
     """A page of a stored response's input items (``limit``, ``order``, ``after``: ``schemas/endpoints.json``)."""
-    items = stored_response(mock_state(), response_id)["input_items"]
-    rules = input_items_query()
-    limit_rule, order_rule = rules["limit"], rules["order"]
-    limit = int_param(
-        request, "limit", default=limit_rule["default"], low=limit_rule["minimum"], high=limit_rule["maximum"]
+    state = mock_state()
+    record = records.stored_response(state.store, response_id, caller(state))
+    return jsonify(page_of(record["input_items"], request, input_items_query(), "response"))
+
+
+@lifecycle_api.post("/v1/responses/<response_id>/cancel")
+def cancel_response(response_id: str) -> Response:
+    """Cancel a background response that is queued or in progress; cancelling it again changes nothing."""
+    state = mock_state()
+    owner = caller(state)
+    records.stored_response(state.store, response_id, owner)
+    at = records.now()
+    record = update_owned(state.store, response_id, records.cancel_change(at), owner)
+    if record is None:  # deleted meanwhile
+        raise not_found(response_id)
+    return jsonify(records.response_now(record, at))
+
+
+@lifecycle_api.post("/v1/responses/input_tokens")
+def count_input_tokens() -> Response:
+    """The input tokens a create request with this body would be charged (its reply's ``usage.input_tokens``)."""
+    state = mock_state()
+    key = state.keys.authenticate(request.headers.get("Authorization"))
+    body = check_body(read_body(state), "input_tokens_request", state.config.profile)
+    turn = state.generator.turn(
+        CreateRequest({**body, "input": body.get("input") or []}, served_model(state, body, key), owner_of(key))
     )
-    order = choice_param(request, "order", choices=order_rule["enum"], default=order_rule["default"])
-    ordered = items if order == "asc" else list(reversed(items))
-    after = request.args.get("after")
-    if after:
-        ids = [item["id"] for item in ordered]
-        if after not in ids:
-            raise ApiError("invalid_request", param="after", detail=f"no input item {clip(after)!r} in this response")
-        ordered = ordered[ids.index(after) + 1 :]
-    page = ordered[:limit]
-    return jsonify(
-        {
-            "object": "list",
-            "data": page,
-            "has_more": len(ordered) > limit,
-            "first_id": page[0]["id"] if page else None,
-            "last_id": page[-1]["id"] if page else None,
-        }
-    )
+    count = count_input_tokens_of(turn.conversation, body.get("instructions"))
+    return jsonify({"object": object_name("input_tokens"), "input_tokens": count})
+
+
+@compact_api.post("/v1/responses/compact")
+def compact_conversation() -> Response:
+    """The conversation (input, or a stored response's turns) shrunk to its user messages and one compaction item."""
+    state = mock_state()
+    key = state.keys.authenticate(request.headers.get("Authorization"))
+    body = check_body(read_body(state), "compact_request", state.config.profile)
+    model = served_model(state, body, key)
+    turn = state.generator.turn(CreateRequest({**body, "input": body.get("input") or []}, model, owner_of(key)))
+    reply = compaction.compacted(turn.conversation, state.behaviour, body.get("instructions"))
+    state.keys.charge(key)
+    return jsonify(shaped(reply, state.behaviour))
+
+
+def read_body(state: MockState) -> Any:
+    """The JSON body, read with the limits of a create request (size, depth, Content-Type)."""
+    return read_json_body(request, max_bytes=state.config.max_body_bytes, max_depth=state.config.max_json_depth)
+
+
+def served_model(state: MockState, body: dict[str, Any], key: KeySpec) -> ModelSpec:
+    """The model a body names (served and allowed to the key), or the first served one when it names none."""
+    if not body.get("model"):
+        return state.config.models[0]
+    model = state.config.model(body["model"])
+    if model is None:
+        raise ApiError("unknown_model", param="model", model=body["model"])
+    state.keys.authorize_model(key, model.id)
+    return model
 
 
 def caller(state: MockState) -> str:
     """The owner of the request's key (``state/owners.py``), after checking the key (401)."""
     return owner_of(state.keys.authenticate(request.headers.get("Authorization")))
-
-
-def stored_response(state: MockState, response_id: str) -> Record:
-    """The caller's stored record for ``response_id``: the one lookup of the stored-response routes.
-
-    Another key's response is not found, exactly as an id never stored.
-    """
-    record = owned(state.store, response_id, caller(state))
-    if record is None:
-        raise not_found(response_id)
-    return record
 
 
 def not_found(response_id: str) -> ApiError:

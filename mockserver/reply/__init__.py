@@ -23,6 +23,7 @@ from typing import Any
 
 from schemas.behaviour import Behaviour
 
+from ..config import Pacing
 from .events import response_events, seeded_chunker
 
 
@@ -33,7 +34,11 @@ class ResponseReply:
     ``record`` is what ``previous_response_id`` and ``GET`` read back
     (``input_items``, ``conversation``), or None when the request said
     ``store: false``. ``chunk_seed`` fixes how its text is cut into deltas,
-    ``reasoning_family`` which reasoning events it streams.
+    ``reasoning_family`` which reasoning events it streams. ``background``:
+    the response runs in the background (OpenAI: queued, then in progress,
+    polled); ``conversation_id``: the conversation this turn's items
+    (``conversation_input``, then the output) are added to.
+    ``pacing``: streaming physics of its own (a scenario's), else the server's.
     """
 
     response: dict[str, Any]
@@ -42,6 +47,10 @@ class ResponseReply:
     record: dict[str, Any] | None = None
     chunk_seed: int = 0
     reasoning_family: str = "summary"
+    background: bool = False
+    conversation_id: str | None = None
+    conversation_input: tuple[dict[str, Any], ...] = ()
+    pacing: Pacing | None = None
 
     def events(self) -> list[dict[str, Any]]:
         """The stream of this Response, numbered from 0."""

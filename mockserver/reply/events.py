@@ -76,10 +76,12 @@ def response_events(
 
 
 def _lifecycle_start(response: dict[str, Any]) -> list[dict[str, Any]]:
+    """``response.created`` and ``response.in_progress``; a background response is created ``queued`` (OpenAI)."""
     pending = {k: v for k, v in response.items() if k not in ("usage", "completed_at")}
     pending.update(status="in_progress", output=[])
+    created = {**pending, "status": "queued"} if response.get("background") else pending
     return [
-        {"type": ev.CREATED, "response": pending},
+        {"type": ev.CREATED, "response": created},
         {"type": ev.IN_PROGRESS, "response": copy.deepcopy(pending)},
     ]
 
@@ -95,6 +97,13 @@ def _item_events(item: dict[str, Any], index: int, family: str, chunker: Chunker
     elif kind == "function_call":
         added = {**item, "status": "in_progress", "arguments": ""}
         body = _function_call_events(item, index, chunker)
+    elif kind == "web_search_call":
+        added = {"id": item["id"], "type": kind, "status": "in_progress"}
+        searching = (ev.WEB_SEARCH_CALL_IN_PROGRESS, ev.WEB_SEARCH_CALL_SEARCHING, ev.WEB_SEARCH_CALL_COMPLETED)
+        body = _progress_events(item, index, searching)
+    elif kind == "code_interpreter_call":
+        added = {**item, "status": "in_progress", "code": "", "outputs": None}
+        body = _code_events(item, index, chunker)
     else:
         added, body = item, []
     return [
@@ -132,7 +141,7 @@ def _message_events(item: dict[str, Any], index: int, chunker: Chunker) -> list[
         empty = {**part, "text": ""}
         events.append({"type": ev.CONTENT_PART_ADDED, **at, "part": empty})
         events += [{"type": ev.OUTPUT_TEXT_DELTA, **at, "delta": d, "logprobs": []} for d in chunker(part["text"])]
-        events.append({"type": ev.OUTPUT_TEXT_DONE, **at, "text": part["text"], "logprobs": []})
+        events.append({"type": ev.OUTPUT_TEXT_DONE, **at, "text": part["text"], "logprobs": part.get("logprobs") or []})
         events.append({"type": ev.CONTENT_PART_DONE, **at, "part": part})
     return events
 
@@ -142,6 +151,23 @@ def _function_call_events(item: dict[str, Any], index: int, chunker: Chunker) ->
     events = [{"type": ev.FUNCTION_CALL_ARGUMENTS_DELTA, **at, "delta": d} for d in chunker(item["arguments"])]
     events.append({"type": ev.FUNCTION_CALL_ARGUMENTS_DONE, **at, "name": item["name"], "arguments": item["arguments"]})
     return events
+
+
+def _progress_events(item: dict[str, Any], index: int, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+    """A built-in tool call's progress events (in progress, searching, interpreting, completed)."""
+    return [{"type": kind, "output_index": index, "item_id": item["id"]} for kind in kinds]
+
+
+def _code_events(item: dict[str, Any], index: int, chunker: Chunker) -> list[dict[str, Any]]:
+    """A code interpreter call: in progress, its code as deltas and done, interpreting, completed."""
+    at = {"item_id": item["id"], "output_index": index}
+    code = item.get("code") or ""
+    return [
+        *_progress_events(item, index, (ev.CODE_INTERPRETER_CALL_IN_PROGRESS,)),
+        *({"type": ev.CODE_INTERPRETER_CALL_CODE_DELTA, **at, "delta": d} for d in chunker(code)),
+        {"type": ev.CODE_INTERPRETER_CALL_CODE_DONE, **at, "code": code},
+        *_progress_events(item, index, (ev.CODE_INTERPRETER_CALL_INTERPRETING, ev.CODE_INTERPRETER_CALL_COMPLETED)),
+    ]
 
 
 def error_event(code: str, message: str, sequence_number: int) -> dict[str, Any]:

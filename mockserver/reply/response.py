@@ -11,7 +11,9 @@ the request, and the defaults it echoes, from ``schemas/endpoints.json``.
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 import random
 import time
 from dataclasses import dataclass
@@ -21,10 +23,10 @@ from schemas.behaviour import Behaviour, without_deviations
 from schemas.endpoints import response_echo_defaults
 
 from ..config import ModelSpec
+from . import builtin, tools
 from . import text as texts
-from . import tools
-from .ids import new_id
-from .tokens import count_input_tokens, count_tokens, item_texts, truncate
+from .ids import Ids, ids_for
+from .tokens import count_input_tokens, count_tokens, item_texts, tokenize, truncate
 
 
 @dataclass
@@ -37,7 +39,7 @@ class Turn:
     conversation: list[dict[str, Any]]
 
 
-def normalise_input(value: str | list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+def normalise_input(value: str | list[dict[str, Any]], ids: Ids) -> list[dict[str, Any]]:
     """Input as stored items: typed, with ids, message content as a list of parts."""
     if isinstance(value, str):
         value = [{"role": "user", "content": value}]
@@ -50,7 +52,7 @@ def normalise_input(value: str | list[dict[str, Any]], prefix: str) -> list[dict
                 part_type = "output_text" if item.get("role") == "assistant" else "input_text"
                 item["content"] = [{"type": part_type, "text": item["content"]}]
             item.setdefault("status", "completed")
-        item.setdefault("id", new_id(prefix))
+        item.setdefault("id", ids.new("input_item"))
         items.append(item)
     return items
 
@@ -91,35 +93,75 @@ def build_response(
     replaces all of that, uncapped.
     """
     created_at = int(time.time())
-    prefixes = behaviour.id_prefixes
+    ids = ids_for(behaviour)
     if output is not None:
         return _fixed_output_response(turn, behaviour, output, response_id, created_at)
-    calls = tools.function_calls(turn.request, turn.conversation, rng, prefixes) if text is None else []
-    if text is None and not calls:
-        text = texts.answer_text(turn.request, turn.conversation, rng)
-    draft = text if text is not None else "; ".join(f"call {c['name']}({c['arguments']})" for c in calls)
     user_text = texts.last_user_text(turn.conversation)
+    answering = tools.answers_tool_calls(turn.conversation)
+    ran = builtin.run(turn.request, user_text, rng, ids, behaviour, answering=answering) if text is None else None
+    calls = tools.function_calls(turn.request, turn.conversation, rng, ids) if text is None else []
+    if text is None and not calls:
+        text = texts.answer_text(turn.request, turn.conversation, rng, ran)
+    draft = text if text is not None else "; ".join(f"call {c['name']}({c['arguments']})" for c in calls)
     summary = texts.reasoning_summary(user_text, draft, rng) if reasoning_enabled(turn.request, turn.model) else None
     cap = output_cap(turn.request, behaviour)
+    tool_tokens = ran.tokens if ran else 0
+    if cap is not None and tool_tokens:
+        cap = max(cap - tool_tokens, 1)  # the calls' code was written first
     if calls:
         output, reasoning_tokens, text_tokens, cut = _calls_to_cap(summary, calls, cap)
     else:
         output, reasoning_tokens, text_tokens, cut = _cut_to_cap(summary, text, cap)
     items: list[dict[str, Any]] = []
     if output["summary"] is not None:
-        items.append(reasoning_item(output["summary"], prefixes["reasoning"]))
+        items.append(reasoning_item(output["summary"], ids))
+    items.extend(ran.items if ran else [])
     if output["text"] is not None:
-        items.append(message_item(output["text"], prefixes["message"], status="incomplete" if cut else "completed"))
+        annotations = texts.citations(output["text"], ran) if behaviour.profile == "openai" else []
+        status = "incomplete" if cut else "completed"
+        items.append(message_item(output["text"], ids, status=status, annotations=annotations))
     items.extend(output.get("calls", []))
-    return _finished(turn, behaviour, items, (text_tokens, reasoning_tokens), response_id, created_at, cut=cut)
+    if behaviour.profile == "openai":
+        honour_include(items, turn.request.get("include") or [])
+    tokens = (text_tokens + tool_tokens, reasoning_tokens)
+    return _finished(
+        turn, behaviour, items, tokens, response_id, created_at, cut=cut, tool_calls=ran.counts if ran else None
+    )
+
+
+#: The ``include`` values the mock honours (the built-in tools' are honoured by ``builtin.py``); the other
+#: documented values are accepted and change nothing, as nothing the mock sends has what they add.
+ENCRYPTED_REASONING = "reasoning.encrypted_content"
+OUTPUT_LOGPROBS = "message.output_text.logprobs"
+
+
+def honour_include(items: list[dict[str, Any]], include: list[str]) -> None:
+    """Add what ``include`` asks for, in place: reasoning items' ``encrypted_content``, output text's ``logprobs``."""
+    for item in items:
+        if item["type"] == "reasoning" and ENCRYPTED_REASONING in include:
+            summary = " ".join(part.get("text", "") for part in item.get("summary", []))
+            item["encrypted_content"] = "mock-reasoning." + base64.urlsafe_b64encode(summary.encode()).decode()
+        if item["type"] == "message" and OUTPUT_LOGPROBS in include:
+            for part in item["content"]:
+                if part.get("type") == "output_text":
+                    part["logprobs"] = logprobs(part["text"])
+
+
+def logprobs(text: str) -> list[dict[str, Any]]:
+    """Deterministic log probabilities, one per token of ``text`` (OpenAI's shape, no alternatives)."""
+    found = []
+    for piece in tokenize(text):
+        digest = hashlib.sha256(piece.encode()).digest()
+        value = -round(digest[0] / 255 * 2.5, 4)
+        found.append({"token": piece, "logprob": value, "bytes": list(piece.encode()), "top_logprobs": []})
+    return found
 
 
 def _fixed_output_response(
     turn: Turn, behaviour: Behaviour, output: list[dict[str, Any]], response_id: str | None, created_at: int
 ) -> dict[str, Any]:
     """A completed reply whose output is ``output`` (ids filled in where missing), with usage counted from it."""
-    prefixes = behaviour.id_prefixes
-    items = [with_ids(item, prefixes) for item in output]
+    items = [with_ids(item, ids_for(behaviour)) for item in output]
     reasoning_tokens = sum(
         count_tokens(text) for item in items if item["type"] == "reasoning" for text in item_texts(item)
     )
@@ -136,11 +178,12 @@ def _finished(
     created_at: int,
     *,
     cut: bool = False,
+    tool_calls: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """The Response around ``items``: the echoed envelope, the status (``incomplete`` when ``cut``), and usage
-    from ``tokens`` (text, reasoning) plus the conversation's input."""
+    from ``tokens`` (text, reasoning) plus the conversation's input; ``tool_calls`` counts built-in tool calls."""
     text_tokens, reasoning_tokens = tokens
-    response_id = response_id or new_id(behaviour.id_prefixes["response"])
+    response_id = response_id or ids_for(behaviour).new("response")
     response = response_envelope(turn.request, behaviour, response_id, created_at)
     response.update(
         status="incomplete" if cut else "completed",
@@ -151,18 +194,19 @@ def _finished(
             text_tokens,
             reasoning_tokens,
             behaviour,
+            tool_calls=tool_calls,
         ),
         completed_at=max(created_at, int(time.time())),
     )
     return shaped(response, behaviour)
 
 
-def with_ids(item: dict[str, Any], prefixes: dict[str, str]) -> dict[str, Any]:
+def with_ids(item: dict[str, Any], ids: Ids) -> dict[str, Any]:
     """An output item with the ids a reply must carry, generated where the item leaves them out."""
-    ids = {"id": new_id(prefixes.get(item["type"], prefixes["message"]))}
+    made = {"id": ids.new(item["type"])}
     if item["type"] == "function_call":
-        ids["call_id"] = new_id(prefixes["call"])
-    return {**ids, **item}
+        made["call_id"] = ids.new("call")
+    return {**made, **item}
 
 
 def failed_response(
@@ -223,24 +267,36 @@ def _calls_to_cap(
     return {"summary": summary, "text": None, "calls": kept}, reasoning_tokens, spent, False
 
 
-def reasoning_item(summary: str, prefix: str) -> dict[str, Any]:
+def reasoning_item(summary: str, ids: Ids) -> dict[str, Any]:
     """A reasoning output item carrying ``summary`` as its one summary part."""
-    return {"id": new_id(prefix), "type": "reasoning", "summary": [{"type": "summary_text", "text": summary}]}
+    return {"id": ids.new("reasoning"), "type": "reasoning", "summary": [{"type": "summary_text", "text": summary}]}
 
 
-def message_item(text: str, prefix: str, *, status: str = "completed") -> dict[str, Any]:
+def message_item(
+    text: str, ids: Ids, *, status: str = "completed", annotations: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """An assistant message output item with one ``output_text`` part."""
     return {
-        "id": new_id(prefix),
+        "id": ids.new("message"),
         "type": "message",
         "role": "assistant",
         "status": status,
-        "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}],
+        "content": [{"type": "output_text", "text": text, "annotations": annotations or [], "logprobs": []}],
     }
 
 
-def usage(input_tokens: int, text_tokens: int, reasoning_tokens: int, behaviour: Behaviour) -> dict[str, Any]:
-    """Usage that adds up: output includes reasoning, total is input plus output."""
+def usage(
+    input_tokens: int,
+    text_tokens: int,
+    reasoning_tokens: int,
+    behaviour: Behaviour,
+    *,
+    tool_calls: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Usage that adds up: output includes reasoning, total is input plus output.
+
+    ``tool_calls`` (built-in tool calls by tool) become ``x_tools`` where the profile reports them (the gateway).
+    """
     output_tokens = text_tokens + reasoning_tokens
     result: dict[str, Any] = {
         "input_tokens": input_tokens,
@@ -259,6 +315,8 @@ def usage(input_tokens: int, text_tokens: int, reasoning_tokens: int, behaviour:
                 "x_billing_type": "response_api",
             }
         ]
+    if tool_calls and "x_tools" in behaviour.usage_extensions:
+        result["x_tools"] = builtin.x_tools(tool_calls)
     return result
 
 
@@ -293,7 +351,7 @@ def response_envelope(
         envelope[name] = value if value is not None else copy.deepcopy(default)
     envelope.update(
         # the gateway answers background: true synchronously and says so (profiles.json fields.background)
-        background=behaviour.fields.get("background") == "echoed" and bool(envelope["background"]),
+        background=behaviour.runs_in_background and bool(envelope["background"]),
         parallel_tool_calls=envelope["parallel_tool_calls"] is not False,
         store=envelope["store"] is not False,
         reasoning={"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},

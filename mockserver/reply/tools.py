@@ -25,18 +25,18 @@ from typing import Any
 
 from ..failures import ApiError
 from . import instances
-from .ids import new_id
+from .ids import Ids
 from .text import last_user_text
 from .topic import content_words
 
 
 def function_tools(request: dict[str, Any]) -> list[dict[str, Any]]:
-    """The request's function tools (built-in tools such as ``web_search`` are not called by the mock)."""
+    """The request's function tools (the built-in ``web_search`` and ``code_interpreter`` are ``builtin.py``'s)."""
     return [tool for tool in request.get("tools") or [] if tool.get("type") == "function"]
 
 
 def function_calls(
-    request: dict[str, Any], conversation: list[dict[str, Any]], rng: random.Random, prefixes: dict[str, str]
+    request: dict[str, Any], conversation: list[dict[str, Any]], rng: random.Random, ids: Ids
 ) -> list[dict[str, Any]]:
     """The ``function_call`` items of this turn (often none)."""
     tools = function_tools(request)
@@ -52,7 +52,7 @@ def function_calls(
             chosen = tools[:1]
     if request.get("parallel_tool_calls", True) is False:
         chosen = chosen[:1]
-    return [call_item(tool, user_text, rng, prefixes) for tool in chosen]
+    return [call_item(tool, user_text, rng, ids) for tool in chosen]
 
 
 def answers_tool_calls(conversation: list[dict[str, Any]]) -> bool:
@@ -60,13 +60,13 @@ def answers_tool_calls(conversation: list[dict[str, Any]]) -> bool:
     return bool(conversation) and conversation[-1].get("type") == "function_call_output"
 
 
-def call_item(tool: dict[str, Any], user_text: str, rng: random.Random, prefixes: dict[str, str]) -> dict[str, Any]:
+def call_item(tool: dict[str, Any], user_text: str, rng: random.Random, ids: Ids) -> dict[str, Any]:
     """A ``function_call`` output item calling ``tool`` with generated arguments."""
     return {
-        "id": new_id(prefixes["function_call"]),
+        "id": ids.new("function_call"),
         "type": "function_call",
         "status": "completed",
-        "call_id": new_id(prefixes["call"]),
+        "call_id": ids.new("call"),
         "name": tool["name"],
         "arguments": json.dumps(arguments_for(tool, user_text, rng), ensure_ascii=False),
     }

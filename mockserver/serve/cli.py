@@ -65,6 +65,30 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-stored", type=int, default=10_000, help="stored responses kept before the oldest is evicted")
     p.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024, help="larger request bodies get 413")
     p.add_argument("--stream-delay", type=float, default=0.0, help="seconds between streamed events")
+    p.add_argument(
+        "--ttft", type=float, default=0.0, metavar="SECONDS", help="streams: seconds before the first output event"
+    )
+    p.add_argument(
+        "--tokens-per-second",
+        type=float,
+        default=0.0,
+        metavar="N",
+        help="streams: each delta waits its tokens' worth of time at N tokens per second (0: no token pacing)",
+    )
+    p.add_argument(
+        "--jitter",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="streams: stretch or shrink each wait by up to this fraction (0-1), seeded: two runs pace the same",
+    )
+    p.add_argument(
+        "--background-pace",
+        default="0.5,2",
+        metavar="QUEUED,RUNNING",
+        help="openai profile: seconds a background response stays queued, then in progress (RUNNING 'hold': "
+        "in progress until cancelled; default 0.5,2)",
+    )
     p.add_argument("--ping-every", type=int, default=0, help="send a ': PING' comment every N events (0: never)")
     p.add_argument(
         "--reasoning-stream",
@@ -178,6 +202,10 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         max_stored=args.max_stored,
         max_body_bytes=args.max_body_bytes,
         stream_delay=args.stream_delay,
+        ttft=args.ttft,
+        tokens_per_second=args.tokens_per_second,
+        jitter=args.jitter,
+        background_pace=args.background_pace,
         ping_every=args.ping_every,
         reasoning_stream=args.reasoning_stream,
         log_requests=not args.quiet,

@@ -2,7 +2,8 @@
 
 A scenario pairs a request pattern (model, last user message, metadata,
 stream flag) with a fixed reply: text, output items, an error, or a
-recorded event stream. The format is documented in
+recorded event stream; text and output replies may stream with physics of
+their own (``pacing``: ttft, tokens per second, jitter). The format is documented in
 ``fixtures/scenarios/README.md`` and checked by ``schemas/scenario.schema.json``.
 
 Everything that can be wrong with a folder is found when the mock starts,
@@ -25,7 +26,7 @@ import functools
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -39,8 +40,9 @@ from schemas.recording import split_blocks
 from schemas.stream import validate_sse
 from schemas.validation import to_pointer, violations_from
 
-from ..config import ConfigError, MockConfig
-from ..reply import CannedReply, Reply
+from ..config import ConfigError, MockConfig, Pacing
+from ..reply import CannedReply, Reply, ResponseReply
+from ..reply.ids import ids_for
 from ..reply.response import normalise_input, with_ids
 from ..reply.text import last_user_text
 from ..state.store import Store
@@ -145,6 +147,8 @@ class Scenario:
     metadata: dict[str, str] = field(default_factory=dict)
     stream: bool | None = None
     times: int | None = None
+    #: Streaming physics of this scenario's replies (None: the server's).
+    pacing: Pacing | None = None
 
     def matches(self, body: dict[str, Any], user_text: str) -> bool:
         """Whether this scenario's pattern matches ``body`` (``user_text``: its last user message)."""
@@ -166,7 +170,7 @@ class Scenario:
 
 def request_user_text(body: dict[str, Any]) -> str:
     """The text of the last ``user`` message of this request's input (not of earlier turns)."""
-    items = normalise_input(body.get("input", ""), "msg_")
+    items = normalise_input(body.get("input", ""), ids_for(behaviour("gateway")))
     return last_user_text([item for item in items if item.get("type") == "message" and item.get("role") == "user"])
 
 
@@ -193,7 +197,10 @@ class ScenarioSource(Source):
             if scenario.times is not None and self.store.incr(counter_name(scenario.name)) > scenario.times:
                 continue  # used up: later scenarios, then the next source
             log.info("scenario: %s answers", scenario.name)
-            return scenario.reply.reply(request, self.generator)
+            reply = scenario.reply.reply(request, self.generator)
+            if scenario.pacing is not None and isinstance(reply, ResponseReply):
+                reply = replace(reply, pacing=scenario.pacing)
+            return reply
         return None
 
     def reset(self) -> None:
@@ -252,6 +259,11 @@ def parse_scenario(raw: Any, place: Place, config: MockConfig) -> Scenario:
     stream = match.get("stream")
     if isinstance(reply, StreamReply):
         stream = True  # a recorded stream answers streamed requests only (checked above)
+    pacing = None
+    if "pacing" in raw:
+        if isinstance(reply, (StreamReply, ErrorReply)):
+            raise place.error("/pacing", "applies to text and output replies (a recorded stream keeps its delay_ms)")
+        pacing = Pacing(**raw["pacing"])
     return Scenario(
         name=raw["name"],
         place=place,
@@ -263,6 +275,7 @@ def parse_scenario(raw: Any, place: Place, config: MockConfig) -> Scenario:
         metadata=dict(match.get("metadata", {})),
         stream=stream,
         times=raw.get("times"),
+        pacing=pacing,
     )
 
 
@@ -290,9 +303,9 @@ def parse_reply(raw: dict[str, Any], match: dict[str, Any], place: Place, config
 
 def checked_items(items: list[dict[str, Any]], place: Place, profile: str) -> list[dict[str, Any]]:
     """The items as written, after checking each (with placeholder ids) against the profile's ``output_item`` schema."""
-    prefixes = behaviour(profile).id_prefixes
+    ids = ids_for(behaviour(profile))
     for index, item in enumerate(items):
-        violations = schemas.validate(with_ids(item, prefixes), "output_item", profile)
+        violations = schemas.validate(with_ids(item, ids), "output_item", profile)
         if violations:
             first = violations[0]
             raise place.error(f"/reply/output/{index}{first.path}", f"{first.message} (not a {profile} output item)")

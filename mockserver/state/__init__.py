@@ -33,6 +33,7 @@ from .store import SEED_VALUE, Store, forget_fault_counts, read_seed
 if TYPE_CHECKING:
     from ..http.auth import KeyChecker
     from ..sources import Source
+    from ..sources.generator import GeneratorSource
 
 
 class ValidRequests:
@@ -74,8 +75,8 @@ class MockState:
     keys: KeyChecker
     #: The sources tried before the generator, in order (custom, scenarios, replay).
     sources: list[Source]
-    #: The last source: answers everything.
-    generator: Source
+    #: The last source: answers everything (and resolves turns for input token counting and compaction).
+    generator: GeneratorSource
     #: The ``--fault`` faults, parsed once.
     faults: Faults = NO_FAULTS
     #: The last API requests (in the store when it is shared, so every worker shows all of them).

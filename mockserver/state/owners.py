@@ -24,13 +24,14 @@ id, and answer ``None``/``False`` exactly like an unknown id::
 
     put_owned(store, record_id, record, owner)   # when the record is made
     owned(store, record_id, owner)               # -> the record, or None: unknown or not yours
+    update_owned(store, record_id, change, owner)  # -> the record changed atomically, or None
     delete_owned(store, record_id, owner)        # -> whether it was yours and is gone
 
-Each kind of record then has one lookup function in ``http/`` that turns
-``None`` into that kind's "not found" error (``routes.stored_response`` for
-responses). A new kind (a conversation, a background response's events) is
-stored with ``put_owned`` under its own id and read with ``owned``; nothing
-in the stores changes. The admin endpoints list every owner's records
+Each takes the record's ``kind`` (responses by default, conversations).
+
+Each kind of record then has one lookup function in ``state/records.py``
+that turns ``None`` into that kind's "not found" error
+(``stored_response``, ``stored_conversation``). The admin endpoints list every owner's records
 (``all_records``) and never show an owner.
 """
 
@@ -40,7 +41,7 @@ import hashlib
 from collections.abc import Iterator
 
 from ..config import KeySpec
-from .store import Record, Store
+from .store import RESPONSES, Change, Record, Store
 
 #: Between the owner and the record's id in a store key; an owner is hex, so the first one splits them.
 SEPARATOR = ":"
@@ -57,29 +58,36 @@ def record_key(owner: str, record_id: str) -> str:
     return f"{owner}{SEPARATOR}{record_id}"
 
 
-def put_owned(store: Store, record_id: str, record: Record, owner: str) -> None:
+def put_owned(store: Store, record_id: str, record: Record, owner: str, *, kind: str = RESPONSES) -> None:
     """Keep ``record`` as ``owner``'s ``record_id`` (the newest; the oldest record is evicted past the cap)."""
-    store.put(record_key(owner, record_id), record)
+    store.put(record_key(owner, record_id), record, kind=kind)
 
 
-def owned(store: Store, record_id: str, owner: str) -> Record | None:
+def owned(store: Store, record_id: str, owner: str, *, kind: str = RESPONSES) -> Record | None:
     """``owner``'s record ``record_id``; None when there is none, whether or not someone else has one."""
     if not owner:  # a request made outside HTTP (no key): it owns nothing
         return None
-    return store.get(record_key(owner, record_id))
+    return store.get(record_key(owner, record_id), kind=kind)
 
 
-def delete_owned(store: Store, record_id: str, owner: str) -> bool:
+def update_owned(store: Store, record_id: str, change: Change, owner: str, *, kind: str = RESPONSES) -> Record | None:
+    """Apply ``change`` to ``owner``'s record ``record_id`` atomically; None when there is none to change."""
+    if not owner:
+        return None
+    return store.update(record_key(owner, record_id), change, kind=kind)
+
+
+def delete_owned(store: Store, record_id: str, owner: str, *, kind: str = RESPONSES) -> bool:
     """Forget ``owner``'s record ``record_id``; False when there was none (another owner's stays)."""
     if not owner:
         return False
-    return store.delete(record_key(owner, record_id))
+    return store.delete(record_key(owner, record_id), kind=kind)
 
 
-def all_records(store: Store) -> Iterator[tuple[str, Record]]:
-    """Every owner's records, newest first, as ``(record id, record)``: for the admin endpoints only."""
-    for key in reversed(store.ids()):
-        record = store.get(key)
+def all_records(store: Store, *, kind: str = RESPONSES) -> Iterator[tuple[str, Record]]:
+    """Every owner's records of a kind, newest first, as ``(record id, record)``: for the admin endpoints only."""
+    for key in reversed(store.ids(kind=kind)):
+        record = store.get(key, kind=kind)
         if record is not None:  # evicted or deleted since ids() was read
             yield record_id_of(key), record
 
@@ -89,9 +97,9 @@ def record_id_of(key: str) -> str:
     return key.partition(SEPARATOR)[2] or key
 
 
-def any_owners(store: Store, record_id: str) -> Record | None:
+def any_owners(store: Store, record_id: str, *, kind: str = RESPONSES) -> Record | None:
     """The record ``record_id`` whoever owns it: for the admin endpoints only (a scan of the store's ids)."""
-    for key in reversed(store.ids()):
+    for key in reversed(store.ids(kind=kind)):
         if record_id_of(key) == record_id:
-            return store.get(key)
+            return store.get(key, kind=kind)
     return None

@@ -2,12 +2,15 @@
 
 Keys (``PREFIX`` defaults to ``mockserver``)::
 
-    PREFIX:records  hash   id -> record JSON
-    PREFIX:order    zset   id scored by insertion sequence (oldest first)
+    PREFIX:records  hash   response id -> record JSON
+    PREFIX:order    zset   response id scored by insertion sequence (oldest first)
+    PREFIX:conversations:records, PREFIX:conversations:order   the same, for conversations
     PREFIX:seq      string the insertion sequence (INCR)
     PREFIX:values   hash   name -> JSON value / counter
 
-A put (record, order, eviction) is one Lua script, so it is atomic.
+A put (record, order, eviction) is one Lua script, so it is atomic; an
+update watches the kind's hash and retries when another client wrote it
+in between (optimistic locking).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .store import Record, StoreURLError, dump_record, load_record
+from .store import CONVERSATIONS, RESPONSES, Change, Record, StoreURLError, dump_record, load_record
 
 
 class RedisStore:
@@ -48,39 +51,68 @@ return 1
         self.max_items = max_items
         self.prefix = prefix
         self.client = redis.Redis.from_url(url.split("?")[0], socket_timeout=10, socket_connect_timeout=5)
-        self._records, self._order, self._seq, self._values = (
-            f"{prefix}:{name}" for name in ("records", "order", "seq", "values")
-        )
+        self._seq, self._values = f"{prefix}:seq", f"{prefix}:values"
+        #: Each kind's hash of records and its insertion order.
+        self._keys = {
+            RESPONSES: (f"{prefix}:records", f"{prefix}:order"),
+            CONVERSATIONS: (f"{prefix}:conversations:records", f"{prefix}:conversations:order"),
+        }
         self._put = self.client.register_script(self._PUT)
         try:
             self.client.ping()
         except redis.RedisError as exc:
             raise StoreURLError(f"cannot reach Redis at {url.split('?')[0]}: {exc}") from None
 
-    def put(self, response_id: str, record: Record) -> None:
-        """Keep ``record`` under ``response_id`` (the newest), evicting the oldest past the cap."""
-        self._put(keys=[self._records, self._order, self._seq], args=[response_id, dump_record(record), self.max_items])
+    def put(self, key: str, record: Record, *, kind: str = RESPONSES) -> None:
+        """Keep ``record`` under ``key`` (the newest of its kind), evicting the oldest past the cap."""
+        records, order = self._keys[kind]
+        self._put(keys=[records, order, self._seq], args=[key, dump_record(record), self.max_items])
 
-    def get(self, response_id: str) -> Record | None:
+    def get(self, key: str, *, kind: str = RESPONSES) -> Record | None:
         """A fresh copy of the record, or None."""
-        text = self.client.hget(self._records, response_id)
+        text = self.client.hget(self._keys[kind][0], key)
         return None if text is None else load_record(text)
 
-    def delete(self, response_id: str) -> bool:
+    def update(self, key: str, change: Change, *, kind: str = RESPONSES) -> Record | None:
+        """Apply ``change`` under WATCH, retried when another client wrote the kind's records meanwhile."""
+        import redis
+
+        records = self._keys[kind][0]
+        with self.client.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(records)
+                    text = pipe.hget(records, key)
+                    if text is None:
+                        pipe.unwatch()
+                        return None
+                    changed = change(load_record(text))
+                    if changed is None:
+                        pipe.unwatch()
+                        return load_record(text)
+                    pipe.multi()
+                    pipe.hset(records, key, dump_record(changed))
+                    pipe.execute()
+                    return changed
+                except redis.WatchError:
+                    continue
+
+    def delete(self, key: str, *, kind: str = RESPONSES) -> bool:
         """Forget a record; whether there was one."""
+        records, order = self._keys[kind]
         pipe = self.client.pipeline()
-        pipe.hdel(self._records, response_id)
-        pipe.zrem(self._order, response_id)
+        pipe.hdel(records, key)
+        pipe.zrem(order, key)
         removed, _ = pipe.execute()
         return bool(removed)
 
-    def ids(self) -> list[str]:
-        """Every stored id, oldest first."""
-        return [raw.decode() for raw in self.client.zrange(self._order, 0, -1)]
+    def ids(self, *, kind: str = RESPONSES) -> list[str]:
+        """Every stored id of a kind, oldest first."""
+        return [raw.decode() for raw in self.client.zrange(self._keys[kind][1], 0, -1)]
 
     def clear(self) -> None:
-        """Forget every record (named values stay)."""
-        self.client.delete(self._records, self._order)
+        """Forget every record of every kind (named values stay)."""
+        self.client.delete(*(name for pair in self._keys.values() for name in pair))
 
     def get_value(self, name: str, default: Any = None) -> Any:
         """A named JSON value, or ``default``."""
@@ -96,7 +128,7 @@ return 1
         return int(self.client.hincrby(self._values, name, amount))
 
     def __len__(self) -> int:
-        return int(self.client.zcard(self._order))
+        return int(self.client.zcard(self._keys[RESPONSES][1]))
 
     def close(self) -> None:
         """Close the connection(s) this store holds."""

@@ -9,8 +9,11 @@ the records are.
 Schema (WAL mode, so readers never wait for the writer)::
 
     responses(seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, record TEXT)  -- seq: insertion order
-    meta(name TEXT PRIMARY KEY, n INTEGER)       -- 'count': rows in responses (kept by triggers)
+    conversations(...)                           -- the same, for conversation records
+    meta(name TEXT PRIMARY KEY, n INTEGER)       -- 'count', 'count:conversations': rows (kept by triggers)
     kv(name TEXT PRIMARY KEY, value TEXT)        -- named JSON values and counters
+
+One table per kind of record (``store.KINDS``), so each has its own ids and cap.
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .store import Record, dump_record, load_record
+from .store import CONVERSATIONS, RESPONSES, Change, Record, dump_record, load_record
+
+#: The table and the row counter of each kind of record (``store.KINDS``).
+TABLES = {RESPONSES: ("responses", "count"), CONVERSATIONS: ("conversations", "count:conversations")}
 
 
 class SQLiteStore:
@@ -88,38 +94,63 @@ class SQLiteStore:
         conn.execute("COMMIT")
         return result
 
-    def put(self, response_id: str, record: Record) -> None:
-        """Keep ``record`` under ``response_id`` (the newest), evicting the oldest past the cap."""
+    def put(self, key: str, record: Record, *, kind: str = RESPONSES) -> None:
+        """Keep ``record`` under ``key`` (the newest of its kind), evicting the oldest past the cap."""
         text = dump_record(record)
+        table, counter = TABLES[kind]
 
         def statements(conn: sqlite3.Connection) -> None:
-            conn.execute("DELETE FROM responses WHERE id = ?", (response_id,))  # a re-put moves to the newest end
-            conn.execute("INSERT INTO responses (id, record) VALUES (?, ?)", (response_id, text))
-            (count,) = conn.execute("SELECT n FROM meta WHERE name = 'count'").fetchone()
+            conn.execute(f"DELETE FROM {table} WHERE id = ?", (key,))  # a re-put moves to the newest end
+            conn.execute(f"INSERT INTO {table} (id, record) VALUES (?, ?)", (key, text))
+            (count,) = conn.execute("SELECT n FROM meta WHERE name = ?", (counter,)).fetchone()
             if count > self.max_items:
                 conn.execute(
-                    "DELETE FROM responses WHERE seq IN (SELECT seq FROM responses ORDER BY seq LIMIT ?)",
+                    f"DELETE FROM {table} WHERE seq IN (SELECT seq FROM {table} ORDER BY seq LIMIT ?)",
                     (count - self.max_items,),
                 )
 
         self._write(statements)
 
-    def get(self, response_id: str) -> Record | None:
+    def get(self, key: str, *, kind: str = RESPONSES) -> Record | None:
         """A fresh copy of the record, or None."""
-        row = self._conn().execute("SELECT record FROM responses WHERE id = ?", (response_id,)).fetchone()
+        table = TABLES[kind][0]
+        row = self._conn().execute(f"SELECT record FROM {table} WHERE id = ?", (key,)).fetchone()
         return None if row is None else load_record(row[0])
 
-    def delete(self, response_id: str) -> bool:
-        """Forget a record; whether there was one."""
-        return self._write(lambda conn: conn.execute("DELETE FROM responses WHERE id = ?", (response_id,)).rowcount > 0)
+    def update(self, key: str, change: Change, *, kind: str = RESPONSES) -> Record | None:
+        """Apply ``change`` in one write transaction; the record afterwards, or None when there is none."""
+        table = TABLES[kind][0]
 
-    def ids(self) -> list[str]:
-        """Every stored id, oldest first."""
-        return [row[0] for row in self._conn().execute("SELECT id FROM responses ORDER BY seq")]
+        def statements(conn: sqlite3.Connection) -> Record | None:
+            row = conn.execute(f"SELECT record FROM {table} WHERE id = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            changed = change(load_record(row[0]))
+            if changed is None:
+                return load_record(row[0])
+            conn.execute(f"UPDATE {table} SET record = ? WHERE id = ?", (dump_record(changed), key))
+            return changed
+
+        return self._write(statements)
+
+    def delete(self, key: str, *, kind: str = RESPONSES) -> bool:
+        """Forget a record; whether there was one."""
+        table = TABLES[kind][0]
+        return self._write(lambda conn: conn.execute(f"DELETE FROM {table} WHERE id = ?", (key,)).rowcount > 0)
+
+    def ids(self, *, kind: str = RESPONSES) -> list[str]:
+        """Every stored id of a kind, oldest first."""
+        table = TABLES[kind][0]
+        return [row[0] for row in self._conn().execute(f"SELECT id FROM {table} ORDER BY seq")]
 
     def clear(self) -> None:
-        """Forget every record (named values stay)."""
-        self._write(lambda conn: conn.execute("DELETE FROM responses"))
+        """Forget every record of every kind (named values stay)."""
+
+        def statements(conn: sqlite3.Connection) -> None:
+            for table, _ in TABLES.values():
+                conn.execute(f"DELETE FROM {table}")
+
+        self._write(statements)
 
     def get_value(self, name: str, default: Any = None) -> Any:
         """A named JSON value, or ``default``."""
@@ -168,14 +199,20 @@ class SQLiteStore:
             shutil.rmtree(self._owned_dir, ignore_errors=True)
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS responses
+def _table_schema(table: str, counter: str) -> str:
+    """One kind's table, its row counter in ``meta`` and the triggers that keep the counter."""
+    return f"""
+CREATE TABLE IF NOT EXISTS {table}
     (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, record TEXT NOT NULL);
+INSERT OR IGNORE INTO meta (name, n) VALUES ('{counter}', 0);
+CREATE TRIGGER IF NOT EXISTS {table}_counted_in AFTER INSERT ON {table}
+    BEGIN UPDATE meta SET n = n + 1 WHERE name = '{counter}'; END;
+CREATE TRIGGER IF NOT EXISTS {table}_counted_out AFTER DELETE ON {table}
+    BEGIN UPDATE meta SET n = n - 1 WHERE name = '{counter}'; END;
+"""
+
+
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS kv (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT OR IGNORE INTO meta (name, n) VALUES ('count', 0);
-CREATE TRIGGER IF NOT EXISTS responses_counted_in AFTER INSERT ON responses
-    BEGIN UPDATE meta SET n = n + 1 WHERE name = 'count'; END;
-CREATE TRIGGER IF NOT EXISTS responses_counted_out AFTER DELETE ON responses
-    BEGIN UPDATE meta SET n = n - 1 WHERE name = 'count'; END;
-"""
+""" + "".join(_table_schema(table, counter) for table, counter in TABLES.values())

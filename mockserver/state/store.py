@@ -1,8 +1,14 @@
-"""Stored responses: what ``GET``/``DELETE /v1/responses/{id}`` and
-``previous_response_id`` read, plus a few shared values (seed, key usage).
+"""Stored records: responses (what ``GET``/``DELETE /v1/responses/{id}``,
+``previous_response_id``, cancel and stream resume read) and conversations
+(the Conversations API), plus a few shared values (seed, key usage).
 
-A record is a plain JSON-able dict ``{"response", "input_items",
-"conversation"}``. Every store keeps records as JSON text, so the in-memory
+Records come in kinds (``RESPONSES``, ``CONVERSATIONS``), each with its own
+ids and its own cap. A response record is a plain JSON-able dict
+``{"response", "input_items", "conversation", ...}`` (``records.py`` says
+what it holds); a conversation record ``{"conversation", "items"}``.
+``update`` changes one record atomically (read, change, write in one step,
+also between worker processes), so a cancel or a conversation's new items
+are never lost to a concurrent writer. Every store keeps records as JSON text, so the in-memory
 store behaves exactly like the ones shared between processes (``stores.py``:
 SQLite, Redis): ``get`` returns a fresh copy, and a record that is not JSON
 fails in every test, not only with ``--workers``. JSON text also keeps a full
@@ -30,6 +36,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -37,28 +44,41 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from ..config import ConfigError
 
 Record = dict[str, Any]
+#: Changes a record: the record to write instead, or None to leave it as it is (``Store.update``).
+Change = Callable[[Record], Record | None]
+
+#: The kinds of record a store keeps, each with its own ids and cap.
+RESPONSES = "responses"
+CONVERSATIONS = "conversations"
+KINDS = (RESPONSES, CONVERSATIONS)
 
 
 class Store(Protocol):
-    """What the mock needs from a store: records by response id, named values and counters."""
+    """What the mock needs from a store: records by kind and id, named values and counters."""
 
     #: Whether other processes that open the same URL see the same records (several workers need it).
     shared: bool
 
-    def put(self, response_id: str, record: Record) -> None:
-        """Keep ``record`` under ``response_id`` (the newest), evicting the oldest past the cap."""
+    def put(self, key: str, record: Record, *, kind: str = RESPONSES) -> None:
+        """Keep ``record`` under ``key`` (the newest of its kind), evicting the oldest past the cap."""
 
-    def get(self, response_id: str) -> Record | None:
+    def get(self, key: str, *, kind: str = RESPONSES) -> Record | None:
         """A fresh copy of the record, or None."""
 
-    def delete(self, response_id: str) -> bool:
+    def update(self, key: str, change: Change, *, kind: str = RESPONSES) -> Record | None:
+        """Apply ``change`` to the record atomically; the record as it is afterwards, or None when there is none.
+
+        An exception raised by ``change`` leaves the record as it was and propagates.
+        """
+
+    def delete(self, key: str, *, kind: str = RESPONSES) -> bool:
         """Forget a record; whether there was one."""
 
-    def ids(self) -> list[str]:
-        """Every stored id, oldest first."""
+    def ids(self, *, kind: str = RESPONSES) -> list[str]:
+        """Every stored id of a kind, oldest first."""
 
     def clear(self) -> None:
-        """Forget every record (named values stay)."""
+        """Forget every record of every kind (named values stay)."""
 
     # Named values, shared like the records (seed, key usage, scenario state).
     def get_value(self, name: str, default: Any = None) -> Any:
@@ -71,7 +91,7 @@ class Store(Protocol):
         """Add ``amount`` to a named counter and return the new count."""
 
     def __len__(self) -> int:
-        """How many records are stored."""
+        """How many responses are stored."""
 
     def close(self) -> None:
         """Close what this process holds open (before a fork, and when the server stops)."""
@@ -88,45 +108,61 @@ def load_record(text: str | bytes) -> Record:
 
 
 class MemoryStore:
-    """A thread-safe store in this process, oldest-first eviction past ``max_items``."""
+    """A thread-safe store in this process, oldest-first eviction past ``max_items`` (per kind)."""
 
     shared = False
 
     def __init__(self, max_items: int):
         self.max_items = max_items
-        self._records: OrderedDict[str, str] = OrderedDict()
+        self._records: dict[str, OrderedDict[str, str]] = {kind: OrderedDict() for kind in KINDS}
         self._values: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def put(self, response_id: str, record: Record) -> None:
-        """Keep ``record`` under ``response_id`` (the newest), evicting the oldest past the cap."""
+    def put(self, key: str, record: Record, *, kind: str = RESPONSES) -> None:
+        """Keep ``record`` under ``key`` (the newest of its kind), evicting the oldest past the cap."""
         text = dump_record(record)
+        records = self._records[kind]
         with self._lock:
-            self._records[response_id] = text
-            self._records.move_to_end(response_id)
-            while len(self._records) > self.max_items:
-                self._records.popitem(last=False)
+            records[key] = text
+            records.move_to_end(key)
+            while len(records) > self.max_items:
+                records.popitem(last=False)
 
-    def get(self, response_id: str) -> Record | None:
+    def get(self, key: str, *, kind: str = RESPONSES) -> Record | None:
         """A fresh copy of the record, or None."""
         with self._lock:
-            text = self._records.get(response_id)
+            text = self._records[kind].get(key)
         return None if text is None else load_record(text)
 
-    def delete(self, response_id: str) -> bool:
+    def update(self, key: str, change: Change, *, kind: str = RESPONSES) -> Record | None:
+        """Apply ``change`` to the record under the lock; the record afterwards, or None when there is none."""
+        records = self._records[kind]
+        with self._lock:
+            text = records.get(key)
+            if text is None:
+                return None
+            record = load_record(text)
+            changed = change(record)
+            if changed is None:
+                return load_record(text)
+            records[key] = dump_record(changed)
+            return changed
+
+    def delete(self, key: str, *, kind: str = RESPONSES) -> bool:
         """Forget a record; whether there was one."""
         with self._lock:
-            return self._records.pop(response_id, None) is not None
+            return self._records[kind].pop(key, None) is not None
 
-    def ids(self) -> list[str]:
-        """Every stored id, oldest first."""
+    def ids(self, *, kind: str = RESPONSES) -> list[str]:
+        """Every stored id of a kind, oldest first."""
         with self._lock:
-            return list(self._records)
+            return list(self._records[kind])
 
     def clear(self) -> None:
-        """Forget every record (named values stay)."""
+        """Forget every record of every kind (named values stay)."""
         with self._lock:
-            self._records.clear()
+            for records in self._records.values():
+                records.clear()
 
     def get_value(self, name: str, default: Any = None) -> Any:
         """A named JSON value, or ``default``."""
@@ -147,7 +183,7 @@ class MemoryStore:
             return value
 
     def __len__(self) -> int:
-        return len(self._records)
+        return len(self._records[RESPONSES])
 
     def close(self) -> None:
         """Nothing to close: the records live in this process."""
