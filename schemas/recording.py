@@ -120,6 +120,17 @@ class Exchange:
         return self.data["response"].get("body")
 
     @property
+    def is_create(self) -> bool:
+        """Whether this is a create request (``POST .../responses``), whose reply is a Response or its stream.
+
+        A recording made through the mock's proxy also holds the other routes
+        an app called (``GET /v1/models``...); drift and infer read only the
+        create requests' replies as Responses.
+        """
+        request = self.data["request"]
+        return request.get("method") == "POST" and str(request.get("path", "")).rstrip("/").endswith("/responses")
+
+    @property
     def is_stream(self) -> bool:
         """Whether the reply was an event stream (its bytes are in ``sse``)."""
         return self.sse is not None
