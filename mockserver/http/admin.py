@@ -9,7 +9,8 @@ They never show a key: API keys and the admin key appear masked in
 is masked there too.
 
 - ``GET  /__mock__/``           the inspector page (HTML, ``inspector.py``): requests, stored responses, faults
-- ``GET  /__mock__/health``     liveness, profile, store, number of stored responses
+- ``GET  /__mock__/health``     liveness, profile, store, number of stored responses; with ``--proxy-to``,
+  the proxied exchanges judged and the violations and observations found (``proxy``)
 - ``GET  /__mock__/responses``  the stored responses, newest first (``limit``)
 - ``GET  /__mock__/responses/<id>``  one stored response, as the client ended with it
 - ``POST /__mock__/reset``      forget stored responses, key usage, scenario and fault counts; restore the seed
@@ -71,6 +72,7 @@ def health() -> Response:
             "store": type(state.store).__name__,
             "stored": len(state.store),
             "pid": os.getpid(),
+            **({"proxy": state.verdicts.counts()} if state.verdicts else {}),
         }
     )
 

@@ -12,13 +12,30 @@ the profile's envelope. The body is capped at the mock's ``max_body_bytes``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, request
 
+from ..config import MockConfig, ModelSpec
 from ..failures import ApiError
 from ..sources.proxy import ProxySource, Relay
 from ..state import mock_state
 from ..upstream.client import read_body, reply_headers
 from ..upstream.tap import CREATE_PATH, exchange_name
+
+
+def proxied_request(body: Any, config: MockConfig) -> tuple[dict[str, Any], ModelSpec]:
+    """A create request as the proxy takes it: any JSON object, for any model (the upstream is the judge).
+
+    Only what the sources before the proxy need is asked of it: a JSON
+    object (else the profile's 400). Its model is the configured one of that
+    name, or one the mock does not know, which only the upstream serves.
+    """
+    if not isinstance(body, dict):
+        raise ApiError("invalid_json", detail="the body must be a JSON object")
+    name = body.get("model")
+    name = name if isinstance(name, str) else ""
+    return body, config.model(name) or ModelSpec(name)
 
 
 def is_forwarded(method: str, path: str) -> bool:
@@ -67,5 +84,4 @@ def forward(source: ProxySource) -> Response:
 
 
 def _proxy_source() -> ProxySource:
-    state = mock_state()
-    return next(s for s in state.sources if isinstance(s, ProxySource))
+    return next(s for s in mock_state().sources if isinstance(s, ProxySource))

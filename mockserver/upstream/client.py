@@ -66,6 +66,8 @@ class Upstream:
         #: The key every request goes out with (``MOCK_PROXY_API_KEY``); None: the caller's own.
         self.api_key = api_key
         self.timeout = timeout
+        # httpx logs every request at INFO; the mock's own line per request says it already
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         self.client = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout)),
             follow_redirects=False,
