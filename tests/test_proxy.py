@@ -218,8 +218,12 @@ def test_the_upstream_key_can_come_from_the_environment(upstream, tmp_path, monk
             model="qwen-plus", input="Hello"
         )  # the upstream refuses TEAM_KEY
         assert reply.output_text
+        outsider = sdk_for(proxy, "sk-someone-else")
         with pytest.raises(openai.AuthenticationError):  # the mock's own keys still guard the proxy
-            sdk_for(proxy, "sk-someone-else").responses.create(model="qwen-plus", input="Hello")
+            outsider.responses.create(model="qwen-plus", input="Hello")
+        with pytest.raises(openai.AuthenticationError):  # on every forwarded route too
+            outsider.models.list()
+        assert sdk_for(proxy, TEAM_KEY).models.list().data
     assert no_key_in(tmp_path, UPSTREAM_KEY, TEAM_KEY) == []
 
 

@@ -54,8 +54,15 @@ def register_forwarding(app: Flask) -> None:
 
 
 def forward(source: ProxySource) -> Response:
-    """The upstream's answer to the current request, recorded and judged as it passes."""
-    config = mock_state().config
+    """The upstream's answer to the current request, recorded and judged as it passes.
+
+    The mock's own keys (``--api-key``, ``--keys-file``) are asked first, as
+    for a create request: with ``MOCK_PROXY_API_KEY`` the upstream key must
+    not serve whoever reaches the proxy.
+    """
+    state = mock_state()
+    state.keys.authenticate(request.headers.get("Authorization"))
+    config = state.config
     if request.content_length is not None and request.content_length > config.max_body_bytes:
         raise ApiError("payload_too_large")
     body = request.get_data(cache=True)
@@ -64,9 +71,9 @@ def forward(source: ProxySource) -> Response:
     source.tap.learn(request.headers.get("Authorization"))
     query = request.query_string
     method, path = request.method, request.path
-    response = source.upstream.open(method, path, query, headers, body)
     name = exchange_name(method, path, None, streamed=False)
     capture = source.tap.begin(method, path, source.upstream.request_headers(headers), body, name)
+    response = source.upstream.open(method, path, query, headers, body)
     if capture is not None:
         capture.answered(response.status_code, response.headers.multi_items())
     if response.headers.get("content-type", "").startswith("text/event-stream"):

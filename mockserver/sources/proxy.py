@@ -72,8 +72,8 @@ class ProxySource(Source):
         headers = list(request.headers)
         self.tap.learn(_caller_key(headers))
         name = exchange_name("POST", CREATE_PATH, request.body, request.streamed)
-        response = self.upstream.open("POST", CREATE_PATH, b"", headers, request.raw)
         capture = self.tap.begin("POST", CREATE_PATH, self.upstream.request_headers(headers), request.raw, name)
+        response = self.upstream.open("POST", CREATE_PATH, b"", headers, request.raw)  # its clock runs from here
         if capture is not None:
             capture.answered(response.status_code, response.headers.multi_items())
         if response.headers.get("content-type", "").startswith("text/event-stream"):
