@@ -327,6 +327,8 @@ def _check_proxy(config: MockConfig) -> None:
             raise ConfigError(f"proxy_to: {public_url(config.proxy_to)!r} is not an http:// or https:// URL")
         if not 0 < config.proxy_timeout < float("inf"):
             raise ConfigError(f"proxy_timeout: must be a positive number of seconds, got {config.proxy_timeout}")
+        if config.record_dir is not None and config.workers > 1:
+            raise ConfigError("record_dir: one process numbers the exchanges it records; use --workers 1 to record")
         return
     for name in ("record_dir", "fail_on_violation", "levels_file", "proxy_api_key"):
         if getattr(config, name):

@@ -354,6 +354,7 @@ def test_limits_hold_before_anything_is_forwarded(upstream):
         ({"fail_on_violation": True}, "fail_on_violation"),
         ({"proxy_to": "ftp://gateway"}, "proxy_to"),
         ({"proxy_to": "http://gateway/v1", "proxy_timeout": 0}, "proxy_timeout"),
+        ({"proxy_to": "http://gateway/v1", "record_dir": "x", "workers": 2}, "workers 1"),
     ],
 )
 def test_proxy_settings_are_checked_when_loaded(values, named):
