@@ -21,6 +21,7 @@ from contract_tests.__main__ import main as contract_main
 from mockserver import CannedReply, CreateRequest, Source, create_app
 from mockserver.config import ConfigError
 from mockserver.serve.cli import config_from_args, parser
+from mockserver.sources.replay import ReplaySource
 from schemas import validate
 from schemas.recording import load_exchanges
 
@@ -187,6 +188,7 @@ def test_a_recording_holds_every_exchange_without_a_key_and_replays_the_same(ups
     offsets = streamed.offsets_ms()
     assert len(offsets) == len(streamed.data["stream"]["events"]) and offsets == sorted(offsets)
 
+    assert len(ReplaySource(folder)) == len(BODIES) + 1  # the create requests (ECHOED too), not GET /v1/models
     replay = create_app(replay_dir=folder, replay_strict=True, replay_speed=0, api_keys=[UPSTREAM_KEY])
     client = replay.test_client()
     for body, (status, data) in zip(BODIES, got, strict=True):
