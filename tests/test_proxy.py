@@ -27,7 +27,7 @@ from schemas.recording import load_exchanges
 
 from .conftest import FIXTURES, WEATHER
 from .proxy_upstreams import UPSTREAM_KEY, WatchedUpstream
-from .servers import LiveServer, wait_until
+from .servers import LiveServer, mock_process, wait_until
 
 DOCUMENTED = json.loads((FIXTURES / "documented_request.json").read_text(encoding="utf-8"))
 TEAM_KEY = "sk-team-abcdefghijklmnopqrstuvwxyz0123456789"
@@ -362,3 +362,19 @@ def test_limits_hold_before_anything_is_forwarded(upstream):
 def test_proxy_settings_are_checked_when_loaded(values, named):
     with pytest.raises(ConfigError, match=named):
         create_app(**values)
+
+
+def test_the_command_line_proxy_judges_records_and_fails(broken, tmp_path, monkeypatch):
+    """``python -m mockserver --proxy-to URL --record DIR --fail-on-violation``, as a person runs it."""
+    monkeypatch.setenv("MOCK_PROXY_API_KEY", UPSTREAM_KEY)
+    args = ["--proxy-to", f"{broken.url}/v1", "--record", str(tmp_path), "--fail-on-violation", "--api-key", TEAM_KEY]
+    with mock_process(*args) as proxy:
+        reply = httpx.post(
+            f"{proxy.base}/v1/responses", json=BODIES[0], headers={"Authorization": f"Bearer {TEAM_KEY}"}, timeout=30
+        )
+        assert wait_until(lambda: "contract violation usage_arithmetic" in "\n".join(proxy.output), 10)
+    assert reply.status_code == 502 and reply.json()["error"]["code"] == "contract_violation"
+    assert "usage_arithmetic at /usage/total_tokens" in reply.json()["error"]["message"]
+    assert [e.status for e in load_exchanges(tmp_path)] == [200]  # the upstream's own reply is what is recorded
+    assert no_key_in(tmp_path, UPSTREAM_KEY, TEAM_KEY) == []
+    assert UPSTREAM_KEY not in "\n".join(proxy.output) and TEAM_KEY not in "\n".join(proxy.output)
