@@ -76,7 +76,7 @@ class ReportWriter:
         report = build_report(
             options, payloads, list(self.checks.values()), budget=budget, unusable=unusable, started=self.started
         )
-        secrets = (options.api_key,) if options.api_key else ()
+        secrets = tuple(key for key in (options.api_key, options.second_api_key) if key)
         if self.html is not None:
             from .html import report_html, write
 

@@ -58,7 +58,7 @@ class Reply:
         if not self._parsed:
             try:
                 self._json = json.loads(self.text)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested past what the parser can read
                 self._json = None
             self._parsed = True
         return self._json

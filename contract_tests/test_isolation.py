@@ -9,8 +9,10 @@ With a second key (``--contract-second-api-key``, env ``CONTRACT_SECOND_API_KEY`
 ideally another customer's; the in-process mock has one of its own), one test:
 
 1. the first key creates a stored response;
-2. the second key tries it through every route the target serves: a
-   follow-up with ``previous_response_id`` (always, beside one with an id
+2. the second key tries it through the stored-response routes the target
+   serves (not cancel, stream resume or the Conversations API, which the
+   mock isolates and tests in its own tests, but this check does not yet
+   try on a live target): a follow-up with ``previous_response_id`` (always, beside one with an id
    that never existed), then, where served, ``GET``, ``input_items`` and
    ``DELETE``, beside a ``GET`` of an id that never existed. Any success is
    a leak (``[isolation]``, a violation); a refusal that differs from the

@@ -93,10 +93,10 @@ def test_unknown_and_unsupported_parameters_are_ignored_where_the_profile_says_s
         contract.expect(
             [
                 checks.finding(
-                    "status_consistency",
+                    "background_echo",
                     "/background",
-                    "background: true was answered, but the reply "
-                    "says background: true; the gateway answers synchronously and says false",
+                    "the reply echoes background: true; the upstream answers synchronously and the mock says "
+                    "false (clients read the status, not this echo)",
                 )
             ],
             reply,

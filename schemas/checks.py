@@ -335,7 +335,7 @@ def _is_json(text: Any) -> bool:
         return False
     try:
         json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what the parser can read
         return False
     return True
 

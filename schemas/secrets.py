@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from typing import Any
 
 #: Shortest secret that is also hunted for inside longer text.
 MIN_SUBSTRING = 16
@@ -84,6 +85,20 @@ class SecretMasker:
             if _has_run(text, core):
                 text = _replace_runs(text, core, self.replacement)
         return text
+
+    def value(self, value: Any) -> Any:
+        """A JSON value with every string in it (object keys included) masked as text, its structure kept.
+
+        Masking a JSON document's text could cut a run of a key out of an
+        unquoted token and leave text that no longer parses; this never does.
+        """
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(key): self.value(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.value(item) for item in value]
+        return value
 
     def bytes(self, data: bytes) -> bytes:
         return self.text(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")

@@ -127,6 +127,8 @@ def _dispatch(parsed: ParsedStream, name: str | None, data: list[str], line: int
         event.json = json.loads(text)
     except json.JSONDecodeError as exc:
         event.error = f"data is not JSON: {exc.msg}"
+    except RecursionError:
+        event.error = "data is JSON nested too deeply to read"
     parsed.events.append(event)
 
 

@@ -262,6 +262,30 @@ def test_no_admin_answer_and_no_log_line_shows_a_key(caplog: pytest.LogCaptureFi
     assert [spec["project"] for spec in config["api_keys"]] == [None, "team"]
 
 
+def test_a_key_as_an_ignored_parameter_name_is_masked_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    """The gateway logs the names of the parameters it ignores: a key pasted as one is never written."""
+    client = create_app(profile="gateway", admin_key=ADMIN_KEY, api_keys=[API_KEY, PROJECT_KEY]).test_client()
+    with caplog.at_level(logging.INFO, logger="mockserver"):
+        for name in (API_KEY, PROJECT_KEY, ADMIN_KEY):
+            reply = client.post("/v1/responses", json={**REQUEST, name: 1}, headers=bearer(API_KEY))
+            assert reply.status_code == 200, reply.get_data(as_text=True)
+    assert "parameters ignored" in caplog.text and "sk-***" in caplog.text
+    for secret in (ADMIN_KEY, API_KEY, PROJECT_KEY):
+        assert secret not in caplog.text and secret.removeprefix("sk-") not in caplog.text
+
+
+@pytest.mark.parametrize("profile", ["gateway", "openai"])
+def test_masking_a_request_never_breaks_its_reply(profile: str) -> None:
+    """A run of the key inside an unquoted token (a number) is masked without turning a 200 into a 500."""
+    key = "sk-proj1234567890abcdefXYZ"
+    client = create_app(profile=profile, api_keys=[key], admin_key=ADMIN_KEY, log_requests=False).test_client()
+    raw = '{"model":"qwen3.6-plus","input":"caf\\u00e9","max_output_tokens":1234567890}'
+    reply = client.post("/v1/responses", data=raw, content_type="application/json", headers=bearer(key))
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    entry = client.get(PREFIX + "/requests", headers=bearer(ADMIN_KEY)).get_json()["data"][0]
+    assert entry["status"] == 200 and entry["body"]["max_output_tokens"] == 1234567890  # a number is no key
+
+
 def test_a_request_without_secrets_is_kept_as_it_came() -> None:
     client = create_app(admin_key=ADMIN_KEY, log_requests=False).test_client()
     body = {**REQUEST, "input": "sk-*** is not a key; neither is adm-"}

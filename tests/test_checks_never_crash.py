@@ -132,3 +132,17 @@ def test_the_stream_check_reads_any_text(text) -> None:
     all_findings(validate_sse(text))
     found, _ = checks.stream(Reply(200, {"Content-Type": "text/event-stream"}, text), "gateway")
     all_findings(found)
+
+
+DEEP = "[" * 100_000 + "]" * 100_000  # valid JSON, nested past what the parser can read
+
+
+def test_json_nested_past_the_parser_is_judged_not_a_crash() -> None:
+    assert Reply(200, {}, DEEP).json is None
+    all_findings(validate_sse(f"event: response.created\ndata: {DEEP}\n\n", "gateway"))
+    found, _ = checks.stream(Reply(200, {"Content-Type": "text/event-stream"}, f"data: {DEEP}\n\n"), "openai")
+    all_findings(found)
+    call = {"type": "function_call", "name": "get_weather", "call_id": "c", "arguments": DEEP}
+    body = {**REAL_REPLIES[0], "output": [call]}
+    all_findings(checks.invariants(body, TOOL_REQUEST, "gateway"))
+    all_findings(checks.tool_arguments(body, 0, TOOL_REQUEST))

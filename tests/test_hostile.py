@@ -409,3 +409,37 @@ def test_hostile_body_in_process(profile, name):
         assert 400 <= reply.status_code < 500, reply.data[:300]
         assert schemas.validate(reply.get_json(), "error", profile) == []
     assert client.post("/v1/responses", json=REQUEST, headers={"Authorization": KEY}).status_code == 200
+
+
+# --- bodies that are valid JSON but ask for the impossible: a 400 naming why, never a 500 -----------
+
+
+def _impossible_bodies(profile: str) -> dict[str, dict]:
+    import base64
+
+    strict = profile == "openai"
+    empty_enum = {"type": "object", "properties": {"a": {"enum": []}}, "required": ["a"]}
+    itself = {"type": "object", "properties": {"a": {"$ref": "#"}}, "required": ["a"]}
+    if strict:
+        empty_enum, itself = ({**s, "additionalProperties": False} for s in (empty_enum, itself))
+    tool = {"type": "function", "name": "f", "parameters": empty_enum, **({"strict": True} if strict else {})}
+    text_format = {"type": "json_schema", "name": "x", "schema": itself, **({"strict": True} if strict else {})}
+    deep = "mock-compaction." + base64.urlsafe_b64encode(b"[" * 200_000).decode()
+    return {
+        "a tool whose parameters need a value of an empty enum": {"tools": [tool], "tool_choice": "required"},
+        "a json_schema that requires itself": {"text": {"format": text_format}},
+        "a compaction item nested past the parser": {
+            "input": [{"type": "compaction", "encrypted_content": deep}, {"role": "user", "content": "hi"}]
+        },
+    }
+
+
+@pytest.mark.parametrize("profile", ["gateway", "openai"])
+def test_impossible_requests_are_a_4xx_or_answered_never_a_500(profile):
+    client = create_app(profile=profile, log_requests=False).test_client()
+    for name, extra in _impossible_bodies(profile).items():
+        body = {"model": "qwen3.6-plus", "input": "call f and answer in JSON", **extra}
+        reply = client.post("/v1/responses", json=body, headers={"Authorization": f"Bearer {KEY}"})
+        assert reply.status_code in (200, 400), (name, reply.get_data(as_text=True)[:300])
+        if reply.status_code == 400:
+            assert schemas.validate(reply.get_json(), "error", profile) == [], name

@@ -168,6 +168,48 @@ def test_a_resumed_stream_is_the_original_suffix_byte_for_byte(openai):
     assert get(openai, f"/v1/responses/{response_id}?stream=true&starting_after={last}").get_data() == b""
 
 
+def test_a_background_stream_resumes_only_with_what_has_happened(openai, clock):
+    """Resuming never hands out an answer GET says is not there yet: queued, in progress, cancelled, finished."""
+    start = clock.now
+    original = openai.post(
+        "/v1/responses",
+        json={"model": MODEL, "input": "Why is the sky blue?", "stream": True, "background": True},
+        headers=AUTH,
+    ).get_data(as_text=True)
+    response_id = json.loads(stream_blocks(original)[0].split("data: ", 1)[1])["response"]["id"]
+
+    def resumed_types() -> list[str]:
+        text = get(openai, f"/v1/responses/{response_id}?stream=true&starting_after=-1").get_data(as_text=True)
+        return [json.loads(block.split("data: ", 1)[1])["type"] for block in stream_blocks(text)]
+
+    clock.now = start + 0.5  # queued
+    queued = resumed_types()
+    assert queued and set(queued) <= {"response.created", "response.queued"}
+    clock.now = start + 1.5  # in progress
+    running = resumed_types()
+    assert running[: len(queued)] == queued and set(running) <= {
+        "response.created",
+        "response.queued",
+        "response.in_progress",
+    }
+    assert get(openai, f"/v1/responses/{response_id}").get_json()["status"] == "in_progress"
+    clock.now = start + 3.5  # finished: the whole stream
+    finished = resumed_types()
+    assert (
+        finished[: len(running)] == running
+        and len(finished) > len(running)
+        and "response.output_text.delta" in finished
+    )
+    assert finished[-1] == "response.completed" and len(finished) == len(stream_blocks(original))
+
+    cancelled = create(openai, background=True, stream=False)
+    clock.now = start + 4.0
+    assert openai.post(f"/v1/responses/{cancelled['id']}/cancel", headers=AUTH).get_json()["status"] == "cancelled"
+    clock.now = start + 100
+    text = get(openai, f"/v1/responses/{cancelled['id']}?stream=true&starting_after=-1").get_data(as_text=True)
+    assert "output_text" not in text and "response.completed" not in text
+
+
 def test_a_stream_a_fault_cut_resumes_as_it_was_sent(openai):
     original = openai.post(
         "/v1/responses",

@@ -101,7 +101,7 @@ def list_responses() -> Response:
 
 @admin.get("/responses/<response_id>")
 def stored_response(response_id: str) -> Response:
-    """One stored response as the client ended with it (the inspector links it); 404 when unknown."""
+    """One stored response as a client retrieving it now sees it (the inspector links it); 404 when unknown."""
     record = any_owners(mock_state().store, response_id)
     if record is None:
         raise ApiError("not_found", param="response_id", id=printable(response_id))
@@ -110,7 +110,7 @@ def stored_response(response_id: str) -> Response:
 
 @admin.post("/reset")
 def reset() -> Response:
-    """Forget stored responses, key usage, scenario and fault counts; restore the configured seed."""
+    """Forget stored responses and conversations, key usage, scenario and fault counts; restore the seed."""
     state = mock_state()
     state.reset()
     return jsonify({"reset": True, "seed": state.seed})

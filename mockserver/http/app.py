@@ -11,7 +11,6 @@ line.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -167,7 +166,7 @@ def _register_request_hooks(app: Flask, config: MockConfig) -> None:
         masker = secrets_masker((key_from_header(request.headers.get("Authorization")), config.admin_key))
         if not is_admin_path(request.path):  # the admin's own calls would crowd out the API's
             entry = recent_entry(response, elapsed_ms)
-            state.remember(entry if masker is None else json.loads(masker.text(json.dumps(entry, ensure_ascii=False))))
+            state.remember(entry if masker is None else masker.value(entry))
         if response.is_streamed and request.response_id is not None:  # its events' timing, for the inspector
             where = record_key(request.response_owner, request.response_id)
             response.response = timed(response.response, functools.partial(keep_timing, state.store, where))

@@ -31,6 +31,7 @@ from flask import Blueprint, Response, jsonify, request
 
 import schemas
 from schemas.endpoints import input_items_query, object_name, retrieve_query
+from schemas.secrets import SecretMasker
 
 from .. import faultspec
 from ..config import KeySpec, ModelSpec
@@ -76,7 +77,10 @@ def create_response() -> Response:
         log.info("max_tokens=%s ignored: the gateway drops it (use max_output_tokens)", body["max_tokens"])
     ignored = state.behaviour.ignored_in(body) if config.log_requests else []
     if ignored:  # the upstream processes only the parameters it documents and ignores the rest
-        log.info("parameters ignored (accepted, no effect): %s", ", ".join(clip(name) for name in ignored))
+        secrets = [key.key, config.admin_key, *(spec.key for spec in config.api_keys)]  # a name may be a pasted key
+        masker = SecretMasker(secrets, replacement="sk-***")
+        names = ", ".join(masker.text(clip(name)) for name in ignored)
+        log.info("parameters ignored (accepted, no effect): %s", names)
     faults = requested_faults(state, request.headers.get(faultspec.HEADER))
     asked = CreateRequest(body, model, owner, request.headers, request.received or b"")
     reply = first_answer(state.all_sources(), asked)
@@ -129,7 +133,7 @@ def retrieve_response(response_id: str) -> Response:
     if choice_param(request, "stream", choices=rules["stream"]["enum"], default=rules["stream"]["default"]) == "true":
         low = rules["starting_after"]["minimum"]
         after = int_param(request, "starting_after", default=low, low=low, high=2**53)
-        events = [e for e in records.stored_events(record) if e.get("sequence_number", -1) > after]
+        events = [e for e in records.events_so_far(record) if e.get("sequence_number", -1) > after]
         return deliver_events(events, state, label=response_id)
     return jsonify(records.response_now(record))
 

@@ -38,7 +38,7 @@ def decode(content: Any) -> str:
         return ""
     try:
         value = json.loads(base64.urlsafe_b64decode(content[len(PREFIX) :].encode()))
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):  # not ours, or nested past what the parser can read
         return ""
     summary = value.get("summary") if isinstance(value, dict) else None
     return summary if isinstance(summary, str) else ""

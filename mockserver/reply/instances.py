@@ -54,7 +54,10 @@ def generate(schema: dict[str, Any] | bool, rng: random.Random, *, prompt: str =
     walker = _Walker(schema, rng, prompt=prompt)
     problem = "no draw fitted"
     for _ in range(ATTEMPTS):
-        value = walker.value(schema, depth=0, name="")
+        try:
+            value = walker.value(schema, depth=0, name="")
+        except RecursionError:  # a required self-reference: every document would be infinite
+            raise Unsatisfiable("the schema requires itself without end: no finite document fits") from None
         error = next(iter(validator.iter_errors(value)), None)
         if error is None:
             return value
@@ -111,6 +114,8 @@ class _Walker:
         if "const" in schema:
             return copy.deepcopy(schema["const"])
         if "enum" in schema:
+            if not schema["enum"]:
+                raise Unsatisfiable("an empty 'enum' admits no value")
             return copy.deepcopy(self.rng.choice(schema["enum"]))
         for union in ("anyOf", "oneOf"):
             if union in schema:

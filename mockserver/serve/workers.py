@@ -18,7 +18,7 @@ the kernel hands each new connection to one idle worker. The parent forwards
 SIGTERM/SIGINT, restarts a worker that dies (giving up if they keep dying),
 and removes a temporary store when the last worker has stopped.
 
-State is shared through the store (``stores.py``): responses, key usage and
+State is shared through the store (``state/``): responses, key usage and
 the seed. The parent closes its own store connections before forking; the
 SQLite store reconnects per process and thread, and redis-py renews its pool
 after a fork.

@@ -17,8 +17,9 @@ SQLite, Redis) and every worker sharing one keeps it with no change of its
 own, and a record written before owners existed belongs to nobody.
 
 The rule for every route that reads, changes or deletes a stored record
-(retrieve, input items, delete, ``previous_response_id`` today; cancel,
-stream resume and conversations as they come): go through these functions
+(retrieve, input items, delete, cancel, stream resume,
+``previous_response_id``, every Conversations route and a create's
+``conversation``): go through these functions
 with the caller's owner, never through ``Store.get``/``delete`` with a bare
 id, and answer ``None``/``False`` exactly like an unknown id::
 

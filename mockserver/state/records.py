@@ -29,6 +29,8 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
+from schemas import events
+
 from ..failures import ApiError
 from ..failures import printable as clip
 from ..reply.events import response_events, seeded_chunker
@@ -153,6 +155,31 @@ def cancel_change(at: float) -> Any:
 
 
 # --- the event log --------------------------------------------------------------------------------
+
+
+def events_so_far(record: Record, at: float | None = None) -> list[dict[str, Any]]:
+    """The events of the stored response's stream that have happened by ``at`` (now).
+
+    A finished response: all of them. A background response its clock says
+    is still queued or in progress: only its lifecycle start so far
+    (``response.created``, ``response.queued``, then ``response.in_progress``),
+    so a resume never hands out an answer that ``GET`` says is not there yet;
+    the client resumes again later from the last number it saw. A cancelled
+    one: its start, never the answer it would have had.
+    """
+    every = stored_events(record)
+    status = background_status(record, now() if at is None else at)
+    if status == record["response"]["status"]:
+        return every
+    started = (
+        {events.CREATED, events.QUEUED} if status == "queued" else {events.CREATED, events.QUEUED, events.IN_PROGRESS}
+    )
+    happened = []
+    for event in every:
+        if event.get("type") not in started:
+            break
+        happened.append(event)
+    return happened
 
 
 def stored_events(record: Record) -> list[dict[str, Any]]:

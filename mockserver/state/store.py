@@ -9,7 +9,7 @@ what it holds); a conversation record ``{"conversation", "items"}``.
 ``update`` changes one record atomically (read, change, write in one step,
 also between worker processes), so a cancel or a conversation's new items
 are never lost to a concurrent writer. Every store keeps records as JSON text, so the in-memory
-store behaves exactly like the ones shared between processes (``stores.py``:
+store behaves exactly like the ones shared between processes (``sqlite.py``, ``redis_store.py``:
 SQLite, Redis): ``get`` returns a fresh copy, and a record that is not JSON
 fails in every test, not only with ``--workers``. JSON text also keeps a full
 store cheap: one string per record instead of hundreds of objects, so memory
