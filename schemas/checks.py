@@ -196,14 +196,16 @@ def status_consistency(body: Any) -> list[Finding]:
 
 
 def output_present(body: Any, request: dict[str, Any]) -> list[Finding]:
-    """A completed reply says something (text or a tool call); JSON when a JSON format was asked for."""
+    """A completed reply says something (text, a refusal or a tool call); JSON when a JSON format was asked for."""
     body = object_or_empty(body)
     if body.get("status", "completed") != "completed":
         return []
     text = output_text(body)
     calls = [item for item in _items(body) if item.get("type") == "function_call"]
-    if not text and not calls:
-        return [finding("output_text", "/output", "a completed reply has neither output text nor a tool call")]
+    if not text and not calls and not _refuses(body):
+        return [
+            finding("output_text", "/output", "a completed reply has neither output text, a refusal nor a tool call")
+        ]
     found = []
     for index, item in enumerate(_items(body)):
         if item.get("type") == "function_call" and not _is_json(item.get("arguments")):
@@ -211,6 +213,16 @@ def output_present(body: Any, request: dict[str, Any]) -> list[Finding]:
         elif item.get("type") == "function_call":
             found += tool_arguments(item, index, request)
     return found + json_output(text, request)
+
+
+def _refuses(body: dict[str, Any]) -> bool:
+    """Whether a message of the reply carries a ``refusal`` part with its text (a model declining is an answer)."""
+    return any(
+        isinstance(part, dict) and part.get("type") == "refusal" and isinstance(part.get("refusal"), str)
+        for item in _items(body)
+        if item.get("type") == "message" and isinstance(item.get("content"), list)
+        for part in item["content"]
+    )
 
 
 def tool_arguments(call: Any, index: int, request: dict[str, Any]) -> list[Finding]:
