@@ -183,7 +183,7 @@ class ContractSession:
         return body
 
     def body_findings(self, request: dict[str, Any], body: dict[str, Any]) -> list[Finding]:
-        findings = checks.reply_schema(body, self.profile) + checks.invariants(body, request, self.profile)
+        findings = checks.reply_findings(body, request, self.profile)
         if self.profile != "openai":
             deviations = checks.openai_deviations(body)
             self.compat.add(deviations)

@@ -19,9 +19,11 @@ import time
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from schemas import PROFILES
 from schemas.endpoints import is_served, lifecycle_routes, route_matches, served_routes, stored_routes
+from schemas.recording import public_url
 
 from .faultspec import FaultSpecError
 from .faultspec import parse as parse_fault
@@ -169,6 +171,19 @@ class MockConfig:
     #: The key every ``/__mock__/`` route requires (``--admin-key``, env ``MOCK_ADMIN_KEY``): ``Authorization:
     #: Bearer KEY``, or HTTP Basic with the key as password. Never shown, logged or put in a repr.
     admin_key: str | None = field(default=None, repr=False)
+    #: The real gateway's base URL (``--proxy-to URL``): create requests no other source answers are forwarded
+    #: to it, and the other ``/v1`` routes too (``sources/proxy.py``, ``http/forward.py``).
+    proxy_to: str | None = None
+    #: The key the upstream gets (env ``MOCK_PROXY_API_KEY``); None: each caller's own. Never shown or logged.
+    proxy_api_key: str | None = field(default=None, repr=False)
+    #: Seconds the upstream may stay silent (to connect: at most 10) before the client gets a 504 (``--proxy-timeout``).
+    proxy_timeout: float = 120.0
+    #: With ``proxy_to``: record every proxied exchange into this folder (``--record DIR``), redacted.
+    record_dir: Path | None = None
+    #: With ``proxy_to``: a proxied reply that breaks the contract is a 502 naming the rule (``--fail-on-violation``).
+    fail_on_violation: bool = False
+    #: With ``proxy_to``: the levels proxied replies are judged at (``--levels FILE``, over ``schemas/levels.json``).
+    levels_file: Path | None = None
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -236,6 +251,7 @@ class MockConfig:
                 raise ConfigError("api_keys: a key's project must be a non-empty string")
         if self.admin_key is not None:
             _check_admin_key(self.admin_key, self.api_keys)
+        _check_proxy(self)
 
     @property
     def pacing(self) -> Pacing:
@@ -303,6 +319,22 @@ def is_loopback(host: str) -> bool:
 MIN_ADMIN_KEY = 8
 
 
+def _check_proxy(config: MockConfig) -> None:
+    """The proxy's settings: an http(s) URL with a host; the options that only a proxy uses only with one."""
+    if config.proxy_to is not None:
+        parts = urlsplit(str(config.proxy_to))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"proxy_to: {public_url(config.proxy_to)!r} is not an http:// or https:// URL")
+        if not 0 < config.proxy_timeout < float("inf"):
+            raise ConfigError(f"proxy_timeout: must be a positive number of seconds, got {config.proxy_timeout}")
+        if config.record_dir is not None and config.workers > 1:
+            raise ConfigError("record_dir: one process numbers the exchanges it records; use --workers 1 to record")
+        return
+    for name in ("record_dir", "fail_on_violation", "levels_file", "proxy_api_key"):
+        if getattr(config, name):
+            raise ConfigError(f"{name}: goes only with proxy_to (--proxy-to URL)")
+
+
 def _check_admin_key(key: str, api_keys: tuple[KeySpec, ...]) -> None:
     """An admin key that can be sent in a header and is not an API key; errors never echo it."""
     if not isinstance(key, str) or len(key) < MIN_ADMIN_KEY:
@@ -320,7 +352,7 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
     if "faults" in values:
         faults = values["faults"] or ()
         values["faults"] = (faults,) if isinstance(faults, str) else tuple(faults)  # one spec, not its characters
-    for folder in ("scenarios_dir", "replay_dir"):
+    for folder in ("scenarios_dir", "replay_dir", "record_dir", "levels_file"):
         if values.get(folder) is not None:
             values[folder] = Path(values[folder])
     if "models" in values:

@@ -35,3 +35,17 @@ def test_usage_that_adds_up_has_no_finding():
 def test_each_broken_sum_is_named_at_its_pointer(change, pointer):
     found = usage_arithmetic({**GOOD, **change})
     assert [f.rule for f in found] == ["usage_arithmetic"] * len(found) and pointer in [f.path for f in found]
+
+
+def _completed(*content):
+    return {"status": "completed", "output": [{"type": "message", "role": "assistant", "content": list(content)}]}
+
+
+def test_a_refusal_is_an_answer_and_an_empty_message_is_not():
+    from contract_tests.checks import output_present
+
+    refusal = {"type": "refusal", "refusal": "I can't help with that."}
+    assert output_present(_completed(refusal), {}) == []
+    [empty] = output_present(_completed(), {})
+    assert empty.rule == "output_text" and empty.path == "/output"
+    assert output_present(_completed({"type": "refusal", "refusal": None}), {}) != []

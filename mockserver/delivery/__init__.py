@@ -30,7 +30,7 @@ from schemas.recording import is_event
 from ..config import Pacing
 from ..faultspec import NO_FAULTS, Faults
 from ..jsontext import EncodedJSON
-from ..reply import CannedReply, Reply, ResponseReply
+from ..reply import CannedReply, RelayedStream, Reply, ResponseReply
 from ..reply.response import failed_response
 from ..state import records
 from ..state.owners import put_owned, update_owned
@@ -47,6 +47,8 @@ def deliver(reply: Reply, faults: Faults, state: MockState, owner: str) -> Respo
     """The HTTP response that sends ``reply`` with ``faults``, after storing what is to be stored as ``owner``'s."""
     if isinstance(reply, ResponseReply):
         return _deliver_response(reply, faults, state, owner)
+    if isinstance(reply, RelayedStream):
+        return _deliver_relayed(reply, faults, state)
     return _deliver_canned(reply, faults, state)
 
 
@@ -102,6 +104,15 @@ def _deliver_canned(reply: CannedReply, faults: Faults, state: MockState) -> Res
         blocks, waits, _ = injected.cut_blocks(blocks, waits, faults, fail, behaviour.failed_response_code)
     chunks = (Chunk(block, wait=wait, event=is_event(block)) for block, wait in zip(blocks, waits, strict=True))
     return _stream(reply.status, reply.headers, chunks, faults, state, label="(canned)")
+
+
+def _deliver_relayed(reply: RelayedStream, faults: Faults, state: MockState) -> Response:
+    """A stream relayed block by block as it arrives: its length is unknown, so only the wire faults apply
+    (latency, ``drop-after``); the upstream is closed when the client's response ends, finished or not."""
+    chunks = (Chunk(block, event=is_event(block)) for block in reply.blocks)
+    response = _stream(reply.status, reply.headers, chunks, faults, state, label="(relayed)")
+    response.call_on_close(reply.close)
+    return response
 
 
 def _failed(

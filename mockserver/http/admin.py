@@ -9,7 +9,8 @@ They never show a key: API keys and the admin key appear masked in
 is masked there too.
 
 - ``GET  /__mock__/``           the inspector page (HTML, ``inspector.py``): requests, stored responses, faults
-- ``GET  /__mock__/health``     liveness, profile, store, number of stored responses
+- ``GET  /__mock__/health``     liveness, profile, store, number of stored responses; with ``--proxy-to``,
+  the proxied exchanges judged and the violations and observations found (``proxy``)
 - ``GET  /__mock__/responses``  the stored responses, newest first (``limit``)
 - ``GET  /__mock__/responses/<id>``  one stored response, as the client ended with it
 - ``POST /__mock__/reset``      forget stored responses, key usage, scenario and fault counts; restore the seed
@@ -71,6 +72,7 @@ def health() -> Response:
             "store": type(state.store).__name__,
             "stored": len(state.store),
             "pid": os.getpid(),
+            **({"proxy": state.verdicts.counts()} if state.verdicts else {}),
         }
     )
 
@@ -160,6 +162,9 @@ def shown_config() -> dict[str, Any]:
     values = asdict(state.config)
     values["api_keys"] = [{**spec, "key": "sk-***"} for spec in values["api_keys"]]
     values["admin_key"] = "***" if state.config.admin_key else None
+    values["proxy_api_key"] = "sk-***" if state.config.proxy_api_key else None
+    values["record_dir"] = str(state.config.record_dir) if state.config.record_dir else None
+    values["levels_file"] = str(state.config.levels_file) if state.config.levels_file else None
     values["admin_access"] = state.config.admin_access
     values["scenarios_dir"] = str(state.config.scenarios_dir) if state.config.scenarios_dir else None
     values["replay_dir"] = str(state.config.replay_dir) if state.config.replay_dir else None

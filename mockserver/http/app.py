@@ -18,6 +18,9 @@ from typing import Any
 
 from flask import Flask, Response, request  # request: a MockRequest (its id, start time and body)
 
+from schemas.behaviour import behaviour
+from schemas.levels import LevelsError, load_levels
+from schemas.recording import RecordingWriter
 from schemas.secrets import SecretMasker
 
 from ..config import ConfigError, MockConfig
@@ -26,14 +29,19 @@ from ..delivery.timing import keep_timing, timed
 from ..faultspec import parse_all
 from ..sources import Source
 from ..sources.generator import GeneratorSource
+from ..sources.proxy import ProxySource
 from ..state import MockState
 from ..state.owners import record_key
 from ..state.store import Store, forget_fault_counts, open_store
+from ..upstream.client import Upstream
+from ..upstream.tap import Tap
+from ..upstream.verdicts import Verdicts
 from .admin import admin, is_admin_path
 from .auth import KeyChecker, key_from_header
 from .conversations import conversations_api
 from .encoding import FastJSONProvider
 from .errors import error_object, refusal_of, register_error_handlers
+from .forward import register_forwarding
 from .openapi import openapi_blueprint
 from .request import MockRequest
 from .routes import api, compact_api, lifecycle_api, stored_api
@@ -77,6 +85,8 @@ def create_app(
     if config.serves_lifecycle_routes:
         app.register_blueprint(lifecycle_api)
         app.register_blueprint(conversations_api)
+    if config.proxy_to is not None:
+        register_forwarding(app)
     app.register_blueprint(openapi_blueprint)
     app.register_blueprint(admin)
     _register_request_hooks(app, config)
@@ -101,6 +111,9 @@ def build_state(config: MockConfig, store: Store | None, custom: Sequence[Source
             sources.append(ReplaySource(config.replay_dir, config.replay_speed, strict=config.replay_strict))
         except (OSError, ValueError) as exc:
             raise ConfigError(f"replay_dir: {exc}") from None
+    verdicts = Verdicts(store) if config.proxy_to is not None else None
+    if verdicts is not None:
+        sources.append(proxy_source(config, verdicts))
     state = MockState(
         config=config,
         store=store,
@@ -108,10 +121,33 @@ def build_state(config: MockConfig, store: Store | None, custom: Sequence[Source
         sources=sources,
         generator=generator,
         faults=parse_all(config.faults),
+        verdicts=verdicts,
     )
     state.seed = config.seed  # this run's --seed, not one a persistent store kept from an earlier run
     forget_fault_counts(store)  # and this run's times=N fault counts
     return state
+
+
+def proxy_source(config: MockConfig, verdicts: Verdicts) -> ProxySource:
+    """The proxy (``--proxy-to``): forwards what the sources before it leave, recording and judging each exchange."""
+    try:
+        levels = load_levels(config.levels_file)
+    except LevelsError as exc:
+        raise ConfigError(f"levels_file: {exc}") from None
+    writer = None
+    if config.record_dir is not None:
+        try:
+            writer = RecordingWriter(config.record_dir, secrets=[config.proxy_api_key], target=config.proxy_to)
+        except OSError as exc:
+            raise ConfigError(f"record_dir: {config.record_dir}: {exc.strerror or exc}") from None
+    upstream = Upstream(config.proxy_to or "", api_key=config.proxy_api_key, timeout=config.proxy_timeout)
+    tap = Tap(config.profile, levels, verdicts, writer)
+    return ProxySource(
+        upstream,
+        tap,
+        fail_on_violation=config.fail_on_violation,
+        request_id_header=behaviour(config.profile).request_id_header,
+    )
 
 
 def _register_request_hooks(app: Flask, config: MockConfig) -> None:
@@ -121,9 +157,12 @@ def _register_request_hooks(app: Flask, config: MockConfig) -> None:
 
     @app.after_request
     def _finish(response: Response) -> Response:
-        response.headers[header] = request.request_id
+        if header not in response.headers:  # a proxied reply keeps the upstream's
+            response.headers[header] = request.request_id
         if reply_headers and request.path.startswith("/v1/"):
-            response.headers.update(reply_headers)
+            for name, value in reply_headers.items():  # the upstream's own x-ratelimit-* too
+                if name not in response.headers:
+                    response.headers[name] = value
         elapsed_ms = (time.perf_counter() - request.started) * 1000
         state: MockState = app.extensions["mock"]
         masker = secrets_masker((key_from_header(request.headers.get("Authorization")), config.admin_key))

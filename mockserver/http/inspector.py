@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas.recording import public_url
 from schemas.secrets import SecretMasker
 
 from ..delivery.timing import RECORD_KEY
@@ -31,6 +32,8 @@ from ..state.store import Record
 #: How many recent requests and stored responses the page lists.
 SHOWN_REQUESTS = 100
 SHOWN_RESPONSES = 50
+#: How many findings on proxied replies the page lists (``--proxy-to``).
+SHOWN_FINDINGS = 100
 #: Seconds between the page's own reloads.
 REFRESH_SECONDS = 3
 
@@ -105,7 +108,18 @@ def page_values(state: MockState) -> dict[str, Any]:
         "fault_rate": config.fault_rate,
         "replay_dir": str(config.replay_dir) if config.replay_dir else None,
         "stored_routes": config.serves_stored_routes,
+        "proxy_to": public_url(config.proxy_to) if config.proxy_to else None,
+        "record_dir": str(config.record_dir) if config.record_dir else None,
+        "verdicts": state.verdicts.counts() if state.verdicts else None,
+        "findings": [_masked(entry, masker) for entry in state.verdicts.latest()[:SHOWN_FINDINGS]]
+        if state.verdicts
+        else [],
     }
+
+
+def _masked(entry: dict[str, Any], masker: SecretMasker) -> dict[str, Any]:
+    """A proxy finding as the page shows it: its texts through the masker (an upstream may echo a key)."""
+    return {k: masker.text(v) if isinstance(v, str) else v for k, v in entry.items()} | {"at": _clock(entry["at"])}
 
 
 def request_row(entry: dict[str, Any], stored: set[str], masker: SecretMasker) -> RequestRow:

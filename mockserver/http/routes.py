@@ -46,6 +46,7 @@ from ..sources import CreateRequest, first_answer
 from ..state import MockState, mock_state, records
 from ..state.owners import delete_owned, owner_of, update_owned
 from .checks import check_body, check_request
+from .forward import proxied_request
 from .pages import page_of
 from .request import choice_param, int_param, read_json_body
 
@@ -64,10 +65,13 @@ def create_response() -> Response:
     key = state.keys.authenticate(request.headers.get("Authorization"))
     owner = owner_of(key)
     body = read_json_body(request, max_bytes=config.max_body_bytes, max_depth=config.max_json_depth)
-    body = check_request(body, config.profile, state.valid_requests)
-    model = config.model(body["model"])
-    if model is None:
-        raise ApiError("unknown_model", param="model", model=body["model"])
+    if config.proxy_to is None:
+        body = check_request(body, config.profile, state.valid_requests)
+        model = config.model(body["model"])
+        if model is None:
+            raise ApiError("unknown_model", param="model", model=body["model"])
+    else:  # the upstream judges the request it is forwarded (http/forward.py)
+        body, model = proxied_request(body, config)
     state.keys.authorize_model(key, model.id)
     if config.log_requests and body.get("max_tokens") is not None and state.behaviour.fields["max_tokens"] == "ignored":
         log.info("max_tokens=%s ignored: the gateway drops it (use max_output_tokens)", body["max_tokens"])
@@ -78,7 +82,8 @@ def create_response() -> Response:
         names = ", ".join(masker.text(clip(name)) for name in ignored)
         log.info("parameters ignored (accepted, no effect): %s", names)
     faults = requested_faults(state, request.headers.get(faultspec.HEADER))
-    reply = first_answer(state.all_sources(), CreateRequest(body, model, owner))
+    asked = CreateRequest(body, model, owner, request.headers, request.received or b"")
+    reply = first_answer(state.all_sources(), asked)
     if isinstance(reply, ResponseReply):  # for /__mock__/requests and the inspector page
         request.response_id, request.response_owner = reply.response["id"], owner
     state.keys.charge(key)  # only a request that got an answer costs quota

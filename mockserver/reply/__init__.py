@@ -7,7 +7,9 @@ reply:
   or a scenario's fixed text or output), with what to store for it and how
   to stream it (its events are derived from it, ``events.py``);
 - ``CannedReply``: an HTTP answer sent as written (a scenario's error, a
-  recorded reply or stream), with the pacing it was recorded with.
+  recorded reply or stream), with the pacing it was recorded with;
+- ``RelayedStream``: an event stream passed on as another server sends it
+  (the proxy's, ``sources/proxy.py``), block by block as each arrives.
 
 Delivery (``delivery/``) takes either and applies faults, storing, pings and
 pacing the same way (README, "Architecture", says which fault acts on which).
@@ -15,6 +17,7 @@ pacing the same way (README, "Architecture", says which fault acts on which).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,5 +83,25 @@ class CannedReply:
         return self.blocks is not None
 
 
+@dataclass(frozen=True)
+class RelayedStream:
+    """An event stream relayed as it arrives: ``blocks`` yields each SSE block when the upstream has sent it.
+
+    Its length and timing are the upstream's, so only the wire faults
+    (latency, ``drop-after``) and pings apply; ``close`` is called when the
+    client's response ends, finished or abandoned, and closes the upstream.
+    """
+
+    status: int
+    headers: dict[str, str]
+    blocks: Iterator[bytes]
+    close: Callable[[], None] = lambda: None
+
+    @property
+    def streamed(self) -> bool:
+        """Always: a relayed answer is an event stream."""
+        return True
+
+
 #: What a source answers.
-Reply = ResponseReply | CannedReply
+Reply = ResponseReply | CannedReply | RelayedStream

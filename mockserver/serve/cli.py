@@ -15,6 +15,8 @@ from ..http.app import create_app
 
 #: The environment variable the admin key may come from (``--admin-key`` wins).
 ADMIN_KEY_VARIABLE = "MOCK_ADMIN_KEY"
+#: The environment variable the upstream's key comes from with ``--proxy-to`` (unset: each caller's own key).
+PROXY_KEY_VARIABLE = "MOCK_PROXY_API_KEY"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -152,6 +154,39 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --replay: a request no recording matches gets a 400 error instead of a generated reply",
     )
+    proxy = p.add_argument_group(
+        "proxy", "forward to a real gateway, judging (and recording) every reply as it passes (README, 'Proxy mode')"
+    )
+    proxy.add_argument(
+        "--proxy-to",
+        metavar="URL",
+        help=f"the gateway's base URL (https://host/v1): requests no scenario or recording answers go there, with "
+        f"the caller's own key, or ${PROXY_KEY_VARIABLE} when set",
+    )
+    proxy.add_argument(
+        "--proxy-timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="how long the gateway may stay silent before the client gets a 504 (default 120)",
+    )
+    proxy.add_argument(
+        "--record",
+        type=Path,
+        metavar="DIR",
+        help="record every proxied exchange into DIR (keys redacted), for --replay, drift and infer",
+    )
+    proxy.add_argument(
+        "--fail-on-violation",
+        action="store_true",
+        help="answer a reply that breaks the contract with a 502 naming the rule (a stream: an error event)",
+    )
+    proxy.add_argument(
+        "--levels",
+        type=Path,
+        metavar="FILE",
+        help="the levels proxied replies are judged at (over schemas/levels.json; README, 'Two levels of finding')",
+    )
     return p
 
 
@@ -185,6 +220,12 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         serve_stored_routes=args.serve_stored_routes,
         host=args.host,
         admin_key=args.admin_key or os.environ.get(ADMIN_KEY_VARIABLE) or None,
+        proxy_to=args.proxy_to,
+        proxy_api_key=(os.environ.get(PROXY_KEY_VARIABLE) or None) if args.proxy_to else None,
+        proxy_timeout=args.proxy_timeout,
+        record_dir=args.record,
+        fail_on_violation=args.fail_on_violation,
+        levels_file=args.levels,
     )
     if args.model:
         values["models"] = args.model

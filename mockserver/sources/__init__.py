@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from ..config import ModelSpec
-from ..reply import CannedReply, Reply, ResponseReply
+from ..reply import CannedReply, RelayedStream, Reply, ResponseReply
 
-__all__ = ["CannedReply", "CreateRequest", "Reply", "ResponseReply", "Source", "first_answer"]
+__all__ = ["CannedReply", "CreateRequest", "RelayedStream", "Reply", "ResponseReply", "Source", "first_answer"]
 
 
 @dataclass(frozen=True)
@@ -37,12 +37,16 @@ class CreateRequest:
     ``owner`` is whose stored responses the request may continue
     (``previous_response_id``) and whose its reply becomes: a digest of the
     caller's key or project (``state/owners.py``); empty for a request made
-    outside HTTP, which owns nothing.
+    outside HTTP, which owns nothing. ``headers`` and ``raw`` (the body's
+    bytes) are the HTTP request as it came, for a source that forwards it
+    (``proxy.py``).
     """
 
     body: dict[str, Any]
     model: ModelSpec
     owner: str = ""
+    headers: Iterable[tuple[str, str]] = ()
+    raw: bytes = b""
 
     @property
     def streamed(self) -> bool:

@@ -51,7 +51,7 @@ class ReplaySource(Source):
         self.strict = strict
         self._lock = threading.Lock()
         self._grouped: dict[tuple[str, bool], list[Exchange]] = {}
-        for exchange in load_exchanges(self.folder):
+        for exchange in filter(lambda e: e.is_create, load_exchanges(self.folder)):  # a proxy records other routes too
             self._grouped.setdefault(request_key(exchange.request_body), []).append(exchange)
         self._by_key: dict[tuple[str, bool], Iterator[Exchange]] = {}
         self.reset()

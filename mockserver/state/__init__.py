@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ..http.auth import KeyChecker
     from ..sources import Source
     from ..sources.generator import GeneratorSource
+    from ..upstream.verdicts import Verdicts
 
 
 class ValidRequests:
@@ -85,6 +86,8 @@ class MockState:
     valid_requests: ValidRequests = field(default_factory=ValidRequests)
     #: Draws for ``--fault-rate`` and latency ranges.
     rng: random.Random = field(default_factory=random.Random)
+    #: With ``--proxy-to``: the verdicts on proxied replies (``upstream/verdicts.py``).
+    verdicts: Verdicts | None = None
 
     def __post_init__(self) -> None:
         self.recent = RecentRequests(self.store)
