@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import statistics
 import time
@@ -16,6 +15,14 @@ AUTH = {"Authorization": "sk-bench", "Content-Type": "application/json"}
 
 def documented(name: str) -> Any:
     return json.loads((ROOT / "fixtures" / name).read_text(encoding="utf-8"))
+
+
+def request_files(folder: Path) -> tuple[Path, bytes]:
+    """The documented request written to ``folder/request.json`` (for wrk), and its streamed form's bytes."""
+    request = documented("documented_request.json")
+    body_file = folder / "request.json"
+    body_file.write_text(json.dumps(request, ensure_ascii=False), encoding="utf-8")
+    return body_file, json.dumps({**request, "stream": True}, ensure_ascii=False).encode()
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -147,27 +154,41 @@ def validation_bench(iterations: int = 2000) -> ValidationResult:
     )
 
 
-def in_process_bench(seconds: float = 2.0) -> tuple[float, float]:
-    """Microseconds per create through Flask's test client: the mock, and the baseline app with the mock's reply."""
+def in_process_bench(reply: bytes, rounds: int = 3, requests: int = 400) -> tuple[float, float]:
+    """Microseconds per create in-process, as an app's tests see it: the mock, then the minimal app.
+
+    Both are reached the way the ``mock_gateway`` fixture reaches the mock
+    (respx routes an ``httpx.Client`` to the WSGI app: ``route_to_mock``),
+    with every body different (a counter in ``metadata``), so nothing
+    remembered by body helps. Medians of ``rounds`` interleaved rounds.
+    """
+    import httpx
+
+    from contract_tests.respx_mock import route_to_mock
     from mockserver import create_app
 
     from .baseline import baseline_app
 
     request = documented("documented_request.json")
-    mock = create_app(log_requests=False).test_client()
-    reply = mock.post("/v1/responses", json=request, headers={"Authorization": "sk-bench"})
-    assert reply.status_code == 200, reply.data
-    base = baseline_app(reply.data, []).test_client()
-    body = json.dumps(request).encode()
+    apps = {"mock": create_app(log_requests=False), "baseline": baseline_app(reply, [])}
+    counter = iter(range(10**9))
 
-    def loop(client: Any) -> float:
-        for _ in range(50):
-            client.post("/v1/responses", data=body, headers=AUTH)
-        count = 0
-        started = time.perf_counter()
-        while time.perf_counter() - started < seconds:
-            client.post("/v1/responses", data=copy.copy(body), headers=AUTH)
-            count += 1
-        return (time.perf_counter() - started) / count * 1e6
+    def loop(app: Any, count: int) -> float:
+        bodies = [
+            json.dumps({"metadata": {"bench": str(next(counter))}, **request}, ensure_ascii=False).encode()
+            for _ in range(count)
+        ]
+        with route_to_mock("https://bench.invalid/v1", app=app), httpx.Client() as client:
+            url = "https://bench.invalid/v1/responses"
+            started = time.perf_counter()
+            for body in bodies:
+                client.post(url, content=body, headers=AUTH).raise_for_status()
+            return (time.perf_counter() - started) / count * 1e6
 
-    return loop(mock), loop(base)
+    for app in apps.values():
+        loop(app, 100)  # warm-up: imports, compiled validators
+    samples: dict[str, list[float]] = {name: [] for name in apps}
+    for _ in range(rounds):
+        for name, app in apps.items():
+            samples[name].append(loop(app, requests))
+    return statistics.median(samples["mock"]), statistics.median(samples["baseline"])

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LUA = Path(__file__).with_name("post.lua")
-#: Every request different (a counter in ``metadata``): nothing cached by body can help.
-LUA_DISTINCT = Path(__file__).with_name("post_distinct.lua")
 
 
 class WrkMissing(RuntimeError):
@@ -53,7 +51,11 @@ class WrkResult:
 def run_wrk(
     url: str, body_file: Path, *, connections: int, seconds: float, threads: int = 1, distinct: bool = False
 ) -> WrkResult:
-    """POST ``body_file`` to ``url`` for ``seconds`` over ``connections`` keep-alive connections."""
+    """POST ``body_file`` to ``url`` for ``seconds`` over ``connections`` keep-alive connections.
+
+    ``distinct``: every request different (a counter in ``metadata``), so
+    nothing cached by body can help.
+    """
     wrk = ensure_wrk()
     argv = [
         wrk,
@@ -63,12 +65,13 @@ def run_wrk(
         "--timeout",
         "10s",
         "-s",
-        str(LUA_DISTINCT if distinct else LUA),
+        str(LUA),
         url,
         "--",
         str(body_file),
     ]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    env = {**os.environ, "BENCH_DISTINCT": "1" if distinct else "0"}
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False, env=env)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH_JSON ")), None)
     if done.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}\n{done.stderr}")

@@ -130,7 +130,7 @@ def threads_and_rss(server: ServerProcess) -> tuple[int, int]:
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("workers", [1, 2])
 def test_rounds_of_mixed_clients(workers):
-    args = ["--quiet", "--threads", "8", "--stream-delay", "0.002", "--workers", str(workers)]
+    args = ["--quiet", "--threads", "8", "--stream-delay", "0.002", "--workers", str(workers), "--serve-stored-routes"]
     with mock_process(*args, keep_lines=5000) as server:
         host, port = "127.0.0.1", port_of(server)
         if workers > 1:

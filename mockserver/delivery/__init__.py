@@ -29,6 +29,7 @@ from schemas.recording import is_event
 
 from ..config import Pacing
 from ..faultspec import NO_FAULTS, Faults
+from ..jsontext import EncodedJSON
 from ..reply import CannedReply, RelayedStream, Reply, ResponseReply
 from ..reply.response import failed_response
 from ..state import records
@@ -57,11 +58,11 @@ def _deliver_response(reply: ResponseReply, faults: Faults, state: MockState, ow
     if not reply.streamed:
         if message is not None:
             final = failed_response(final, message, reply.behaviour)
-        created = _store(reply, final, state, owner)
-        shown = (
-            records.response_now(created, created["background"]["created"]) if created and reply.background else final
-        )
-        return _plain(200, {}, _json(shown), faults, state)
+        body = None if reply.background else _json(final)  # encoded once: the HTTP body and the stored record
+        created = _store(reply, final, state, owner, encoded=body)
+        if body is None:
+            body = _json(records.response_now(created, created["background"]["created"]) if created else final)
+        return _plain(200, {}, body, faults, state)
     events = reply.events()
     cut = message is not None
     if cut:
@@ -128,6 +129,7 @@ def _store(
     owner: str,
     *,
     events: list[dict[str, Any]] | None = None,
+    encoded: bytes | None = None,
 ) -> dict[str, Any] | None:
     """Keep ``final`` (the Response the client ends with) as ``owner``'s, for ``previous_response_id``, ``GET``,
     cancel and resume.
@@ -136,6 +138,8 @@ def _store(
     only when they cannot be cut again (``events``: a fault cut them), and
     a background response's clock. The turn's input and output are added
     to the conversation it continues. Returns the record stored, if any.
+    ``encoded``: ``final`` as the HTTP body has it, bytes the record takes
+    as they are instead of encoding the Response a second time.
     """
     if reply.conversation_id is not None:
         _add_to_conversation(state, owner, reply.conversation_id, [*reply.conversation_input, *final["output"]])
@@ -151,7 +155,8 @@ def _store(
         record["events"] = events
     if reply.background:
         record["background"] = records.background_clock(records.now(), state.config.background_pace)
-    put_owned(state.store, final["id"], record, owner)
+    kept = record if encoded is None else {**record, "response": EncodedJSON(encoded)}  # no second encoding
+    put_owned(state.store, final["id"], kept, owner)
     return record
 
 

@@ -8,8 +8,9 @@ writes itself goes through ``encode_event``/``encode_comment``.
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from ..jsontext import dumps_compact
 
 MIMETYPE = "text/event-stream"
 #: Headers of every stream the mock sends: no caching, and no buffering by a proxy in front (nginx).
@@ -20,8 +21,7 @@ PING = b": PING\n\n"
 
 def encode_event(event: dict[str, Any]) -> bytes:
     """One event on the wire: ``event:`` line, one-line JSON ``data:``, blank line."""
-    data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-    return f"event: {event['type']}\ndata: {data}\n\n".encode()
+    return b"event: " + event["type"].encode() + b"\ndata: " + dumps_compact(event) + b"\n\n"
 
 
 def encode_comment(text: str) -> bytes:

@@ -39,6 +39,7 @@ from ..upstream.verdicts import Verdicts
 from .admin import admin, is_admin_path
 from .auth import KeyChecker, key_from_header
 from .conversations import conversations_api
+from .encoding import FastJSONProvider
 from .errors import error_object, refusal_of, register_error_handlers
 from .forward import register_forwarding
 from .openapi import openapi_blueprint
@@ -66,6 +67,7 @@ def create_app(
     if overrides:
         config = config.with_changes(**overrides)
     app = Flask("mockserver")
+    app.json = FastJSONProvider(app)
     app.request_class = MockRequest
     app.config["MOCK"] = config
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes

@@ -42,6 +42,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..config import ConfigError
+from ..jsontext import dumps_compact
 
 Record = dict[str, Any]
 #: Changes a record: the record to write instead, or None to leave it as it is (``Store.update``).
@@ -98,8 +99,8 @@ class Store(Protocol):
 
 
 def dump_record(record: Record) -> str:
-    """A record as the JSON text every store keeps."""
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    """A record as the JSON text every store keeps (compact, UTF-8 as is: ``jsontext``)."""
+    return dumps_compact(record).decode("utf-8")
 
 
 def load_record(text: str | bytes) -> Record:
