@@ -9,7 +9,6 @@ the reply that ``GET /v1/responses/{id}`` returns. Event types come from
 
 from __future__ import annotations
 
-import copy
 import random
 import re
 from collections.abc import Callable, Iterator
@@ -85,13 +84,18 @@ def _unnumbered_events(response: dict[str, Any], family: str, chunker: Chunker) 
 
 
 def _lifecycle_start(response: dict[str, Any]) -> list[dict[str, Any]]:
-    """``response.created`` and ``response.in_progress``; a background response is created ``queued`` (OpenAI)."""
+    """``response.created`` and ``response.in_progress``; a background response is created ``queued`` (OpenAI).
+
+    Each snapshot is a dict of its own; their nested values are the Response's
+    own, as the terminal event's are: events are encoded, never changed, so a
+    deep copy per stream would buy nothing.
+    """
     pending = {k: v for k, v in response.items() if k not in ("usage", "completed_at")}
     pending.update(status="in_progress", output=[])
     created = {**pending, "status": "queued"} if response.get("background") else pending
     return [
         {"type": ev.CREATED, "response": created},
-        {"type": ev.IN_PROGRESS, "response": copy.deepcopy(pending)},
+        {"type": ev.IN_PROGRESS, "response": dict(pending)},
     ]
 
 
