@@ -378,3 +378,5 @@ def test_the_command_line_proxy_judges_records_and_fails(broken, tmp_path, monke
     assert [e.status for e in load_exchanges(tmp_path)] == [200]  # the upstream's own reply is what is recorded
     assert no_key_in(tmp_path, UPSTREAM_KEY, TEAM_KEY) == []
     assert UPSTREAM_KEY not in "\n".join(proxy.output) and TEAM_KEY not in "\n".join(proxy.output)
+    started = next(line for line in proxy.output if "Serving on" in line)
+    assert f"proxying to {broken.url}/v1, recording into {tmp_path};" in started

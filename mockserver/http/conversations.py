@@ -86,9 +86,8 @@ def update_conversation(conversation_id: str) -> Response:
 def delete_conversation(conversation_id: str) -> Response:
     """Forget the conversation and its items."""
     state, owner = _caller()
-    records.stored_conversation(state.store, conversation_id, owner)
     if not delete_owned(state.store, conversation_id, owner, kind=CONVERSATIONS):
-        raise ApiError("conversation_not_found", param="conversation_id", id=clip(conversation_id))
+        raise records.conversation_not_found(conversation_id)
     return jsonify({"id": conversation_id, "object": object_name("conversation_deleted"), "deleted": True})
 
 
@@ -128,7 +127,6 @@ def retrieve_item(conversation_id: str, item_id: str) -> Response:
 def delete_item(conversation_id: str, item_id: str) -> Response:
     """Remove one item; answers the conversation."""
     state, owner = _caller()
-    records.stored_conversation(state.store, conversation_id, owner)
 
     def change(record: dict[str, Any]) -> dict[str, Any]:
         kept = [item for item in record["items"] if item.get("id") != item_id]
@@ -153,5 +151,5 @@ def _changed(state: MockState, owner: str, conversation_id: str, change: Any) ->
     """``owner``'s conversation record after ``change`` (atomic); ``conversation_not_found`` when it went meanwhile."""
     record = update_owned(state.store, conversation_id, change, owner, kind=CONVERSATIONS)
     if record is None:
-        raise ApiError("conversation_not_found", param="conversation_id", id=clip(conversation_id))
+        raise records.conversation_not_found(conversation_id)
     return record

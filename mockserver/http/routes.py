@@ -143,7 +143,7 @@ def delete_response(response_id: str) -> Response:
     """Forget a stored response of the caller's."""
     state = mock_state()
     if not delete_owned(state.store, response_id, caller(state)):
-        raise not_found(response_id)
+        raise records.response_not_found(response_id)
     return jsonify({"id": response_id, "object": deleted_object(state.config.profile), "deleted": True})
 
 
@@ -166,12 +166,10 @@ def list_input_items(response_id: str) -> Response:
 def cancel_response(response_id: str) -> Response:
     """Cancel a background response that is queued or in progress; cancelling it again changes nothing."""
     state = mock_state()
-    owner = caller(state)
-    records.stored_response(state.store, response_id, owner)
     at = records.now()
-    record = update_owned(state.store, response_id, records.cancel_change(at), owner)
-    if record is None:  # deleted meanwhile
-        raise not_found(response_id)
+    record = update_owned(state.store, response_id, records.cancel_change(at), caller(state))
+    if record is None:  # unknown, or not the caller's
+        raise records.response_not_found(response_id)
     return jsonify(records.response_now(record, at))
 
 
@@ -220,8 +218,3 @@ def served_model(state: MockState, body: dict[str, Any], key: KeySpec) -> ModelS
 def caller(state: MockState) -> str:
     """The owner of the request's key (``state/owners.py``), after checking the key (401)."""
     return owner_of(state.keys.authenticate(request.headers.get("Authorization")))
-
-
-def not_found(response_id: str) -> ApiError:
-    """The profile's 404 for a response id: unknown, or not the caller's (the two answer alike)."""
-    return ApiError("not_found", param="response_id", id=clip(response_id))

@@ -31,6 +31,9 @@ import socket
 from collections.abc import Sequence
 from typing import Any
 
+from schemas.recording import public_url
+
+from ..config import MockConfig
 from ..http.admin_access import access_line
 
 log = logging.getLogger("mockserver")
@@ -127,6 +130,14 @@ def envelope_channel(profile: str) -> type:
     return type("EnvelopeChannel", (HTTPChannel,), {"error_task_class": EnvelopeErrorTask})
 
 
+def proxy_line(config: MockConfig) -> str:
+    """What the start-up line says of proxy mode: where replies come from and where they are recorded."""
+    if config.proxy_to is None:
+        return ""
+    recording = f", recording into {config.record_dir}" if config.record_dir is not None else ""
+    return f"proxying to {public_url(str(config.proxy_to))}{recording}; "
+
+
 def serve(app: Any, *, host: str, port: int, threads: int = 8, channel_timeout: int = 30) -> None:
     """Serve ``app`` until SIGINT or SIGTERM; ``StartupError`` when the address cannot be bound."""
     config = app.config["MOCK"]
@@ -147,7 +158,7 @@ def serve(app: Any, *, host: str, port: int, threads: int = 8, channel_timeout: 
     )
     print(
         f"Serving on http://{server.effective_host}:{bound_port}/v1 (profile {config.profile}); "
-        f"{access_line(config)}; Ctrl-C to stop",
+        f"{proxy_line(config)}{access_line(config)}; Ctrl-C to stop",
         flush=True,
     )
     run_until_signal(server)

@@ -38,7 +38,7 @@ from typing import Any
 from ..http.admin_access import access_line
 from ..state.sqlite import SQLiteStore
 from ..state.store import Store
-from .server import bind_error
+from .server import bind_error, proxy_line
 
 log = logging.getLogger("mockserver")
 
@@ -85,7 +85,7 @@ def serve_workers(app: Any, *, host: str, port: int, workers: int, threads: int 
     supervisor = _Supervisor(app, sock, workers=workers, threads=threads, channel_timeout=channel_timeout)
     print(
         f"Serving on http://{shown}:{bound_port}/v1 (profile {config.profile}, {workers} workers); "
-        f"{access_line(config)}; Ctrl-C to stop",
+        f"{proxy_line(config)}{access_line(config)}; Ctrl-C to stop",
         flush=True,
     )
     try:

@@ -61,9 +61,19 @@ def stored_response(store: Store, response_id: str, owner: str, *, missing: str 
     """
     record = owned(store, response_id, owner)
     if record is None:
-        param = "previous_response_id" if missing == "previous_response_not_found" else "response_id"
-        raise ApiError(missing, param=param, id=clip(response_id))
+        raise response_not_found(response_id, missing)
     return record
+
+
+def response_not_found(response_id: str, missing: str = "not_found") -> ApiError:
+    """The failure for an unknown response id (or another owner's: the two answer alike)."""
+    param = "previous_response_id" if missing == "previous_response_not_found" else "response_id"
+    return ApiError(missing, param=param, id=clip(response_id))
+
+
+def conversation_not_found(conversation_id: str, param: str = "conversation_id") -> ApiError:
+    """The failure for an unknown conversation id (or another owner's: the two answer alike)."""
+    return ApiError("conversation_not_found", param=param, id=clip(conversation_id))
 
 
 def stored_conversation(store: Store, conversation_id: str, owner: str, *, param: str = "conversation_id") -> Record:
@@ -73,7 +83,7 @@ def stored_conversation(store: Store, conversation_id: str, owner: str, *, param
     """
     record = owned(store, conversation_id, owner, kind=CONVERSATIONS)
     if record is None:
-        raise ApiError("conversation_not_found", param=param, id=clip(conversation_id))
+        raise conversation_not_found(conversation_id, param)
     return record
 
 
