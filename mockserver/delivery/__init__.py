@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from flask import Response, current_app
@@ -63,17 +64,17 @@ def _deliver_response(reply: ResponseReply, faults: Faults, state: MockState, ow
         if body is None:
             body = _json(records.response_now(created, created["background"]["created"]) if created else final)
         return _plain(200, {}, body, faults, state)
-    events = reply.events()
+    events: Iterable[dict[str, Any]] = reply.events()  # cut as they are sent, unless a fault needs them all
     cut = message is not None
     if cut:
         fail = functools.partial(_failed, message, reply.behaviour)
-        events, final = injected.cut_events(final, events, faults, fail, reply.behaviour.failed_response_code)
+        events, final = injected.cut_events(final, list(events), faults, fail, reply.behaviour.failed_response_code)
     _store(reply, final, state, owner, events=events if cut else None)
     return deliver_events(events, state, label=final["id"], faults=faults, pacing=reply.pacing)
 
 
 def deliver_events(
-    events: list[dict[str, Any]],
+    events: Iterable[dict[str, Any]],
     state: MockState,
     *,
     label: str,

@@ -49,9 +49,16 @@ class Chunk:
 LIFECYCLE_START = frozenset((ev.CREATED, ev.IN_PROGRESS, ev.QUEUED))
 
 
-def event_chunks(events: Sequence[dict[str, Any]], *, delay: float, pacing: Pacing, seed: int) -> Iterator[Chunk]:
-    """``events`` encoded, each with its wait: ``delay`` between events plus the streaming physics of ``pacing``."""
-    jitter = _jitter_rng(seed, events) if pacing.jitter else None
+def event_chunks(events: Iterable[dict[str, Any]], *, delay: float, pacing: Pacing, seed: int) -> Iterator[Chunk]:
+    """``events`` encoded, each with its wait: ``delay`` between events plus the streaming physics of ``pacing``.
+
+    Each event is encoded as it is reached, so the first goes out before the
+    rest are cut; only jitter, seeded by the whole stream's shape, reads them all first.
+    """
+    jitter = None
+    if pacing.jitter:
+        events = list(events)
+        jitter = _jitter_rng(seed, events)
     waiting_for_output = True
     for index, event in enumerate(events):
         wait = delay if index else 0.0

@@ -52,12 +52,10 @@ class ResponseReply:
     conversation_input: tuple[dict[str, Any], ...] = ()
     pacing: Pacing | None = None
 
-    def events(self) -> list[dict[str, Any]]:
-        """The stream of this Response, numbered from 0."""
-        return list(
-            response_events(
-                self.response, reasoning_family=self.reasoning_family, chunker=seeded_chunker(self.chunk_seed)
-            )
+    def events(self) -> Iterator[dict[str, Any]]:
+        """The stream of this Response, numbered from 0, cut as it is read (the first event goes out at once)."""
+        return response_events(
+            self.response, reasoning_family=self.reasoning_family, chunker=seeded_chunker(self.chunk_seed)
         )
 
 

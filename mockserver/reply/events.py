@@ -9,7 +9,6 @@ the reply that ``GET /v1/responses/{id}`` returns. Event types come from
 
 from __future__ import annotations
 
-import copy
 import random
 import re
 from collections.abc import Callable, Iterator
@@ -65,24 +64,38 @@ def is_terminal(event: dict[str, Any]) -> bool:
 def response_events(
     response: dict[str, Any], *, reasoning_family: str = "summary", chunker: Chunker | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Every event of the stream for ``response``, numbered from 0."""
+    """Every event of the stream for ``response``, numbered from 0.
+
+    Cut as they are asked for, one output item at a time, so a stream sends
+    its first event without waiting for the rest to be built; the chunker is
+    still called in the same order, so the events are the same either way.
+    """
     chunker = chunker or seeded_chunker(0)
-    events = _lifecycle_start(response)
-    for index, item in enumerate(response["output"]):
-        events.extend(_item_events(item, index, reasoning_family, chunker))
-    events.append({"type": ev.TERMINAL_BY_STATUS.get(response["status"], ev.COMPLETED), "response": response})
-    for number, event in enumerate(events):
+    for number, event in enumerate(_unnumbered_events(response, reasoning_family, chunker)):
         yield {"type": event.pop("type"), "sequence_number": number, **event}
 
 
+def _unnumbered_events(response: dict[str, Any], family: str, chunker: Chunker) -> Iterator[dict[str, Any]]:
+    """The stream's events in order, before numbering: lifecycle start, each item's events, the terminal event."""
+    yield from _lifecycle_start(response)
+    for index, item in enumerate(response["output"]):
+        yield from _item_events(item, index, family, chunker)
+    yield {"type": ev.TERMINAL_BY_STATUS.get(response["status"], ev.COMPLETED), "response": response}
+
+
 def _lifecycle_start(response: dict[str, Any]) -> list[dict[str, Any]]:
-    """``response.created`` and ``response.in_progress``; a background response is created ``queued`` (OpenAI)."""
+    """``response.created`` and ``response.in_progress``; a background response is created ``queued`` (OpenAI).
+
+    Each snapshot is a dict of its own; their nested values are the Response's
+    own, as the terminal event's are: events are encoded, never changed, so a
+    deep copy per stream would buy nothing.
+    """
     pending = {k: v for k, v in response.items() if k not in ("usage", "completed_at")}
     pending.update(status="in_progress", output=[])
     created = {**pending, "status": "queued"} if response.get("background") else pending
     return [
         {"type": ev.CREATED, "response": created},
-        {"type": ev.IN_PROGRESS, "response": copy.deepcopy(pending)},
+        {"type": ev.IN_PROGRESS, "response": dict(pending)},
     ]
 
 

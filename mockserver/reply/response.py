@@ -348,7 +348,7 @@ def response_envelope(
     }
     for name, default in _ECHO_DEFAULTS.items():
         value = request.get(name)
-        envelope[name] = value if value is not None else copy.deepcopy(default)
+        envelope[name] = value if value is not None else _fresh(default)
     envelope.update(
         # the gateway answers background: true synchronously and says so (profiles.json fields.background)
         background=behaviour.runs_in_background and bool(envelope["background"]),
@@ -361,3 +361,12 @@ def response_envelope(
 
 
 _ECHO_DEFAULTS = response_echo_defaults()
+
+
+def _fresh(default: Any) -> Any:
+    """A default the reply may own: a copy of a dict or list (``metadata``, ``text``), a scalar as it is.
+
+    Most defaults are scalars; copying only the containers keeps each reply's
+    objects its own without a deep copy per field on every create.
+    """
+    return copy.deepcopy(default) if isinstance(default, (dict, list)) else default
