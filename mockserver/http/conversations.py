@@ -35,7 +35,7 @@ from ..state import MockState, mock_state, records
 from ..state.owners import delete_owned, put_owned, update_owned
 from ..state.store import CONVERSATIONS
 from .checks import check_body
-from .pages import page_of
+from .pages import listed, page_of
 from .routes import caller, read_body
 
 conversations_api = Blueprint("conversations_api", __name__)
@@ -107,9 +107,7 @@ def add_items(conversation_id: str) -> Response:
     body = check_body(read_body(state), "conversation_items_request", _profile(state))
     added = normalise_input(body["items"], ids_for(state.behaviour))
     _changed(state, owner, conversation_id, lambda record: {**record, "items": record["items"] + added})
-    return jsonify(
-        {"object": "list", "data": added, "has_more": False, "first_id": added[0]["id"], "last_id": added[-1]["id"]}
-    )
+    return jsonify(listed(added))
 
 
 @conversations_api.get("/v1/conversations/<conversation_id>/items/<item_id>")

@@ -11,6 +11,8 @@ from typing import Any
 
 from flask import Request
 
+from schemas.endpoints import object_name
+
 from ..failures import ApiError
 from ..failures import printable as clip
 from .request import choice_param, int_param
@@ -36,10 +38,15 @@ def page_of(
             raise ApiError("invalid_request", param="after", detail=f"no item {clip(after)!r} in this {owner}")
         ordered = ordered[ids.index(after) + 1 :]
     page = ordered[:limit]
+    return listed(page, has_more=len(ordered) > limit)
+
+
+def listed(page: list[dict[str, Any]], *, has_more: bool = False) -> dict[str, Any]:
+    """``page`` in OpenAI's list envelope (``object``, ``data``, ``has_more``, ``first_id``, ``last_id``)."""
     return {
-        "object": "list",
+        "object": object_name("list"),
         "data": page,
-        "has_more": len(ordered) > limit,
+        "has_more": has_more,
         "first_id": page[0]["id"] if page else None,
         "last_id": page[-1]["id"] if page else None,
     }

@@ -117,7 +117,7 @@ def list_models() -> Response:
     owner = "mock-gateway"
     return jsonify(
         {
-            "object": "list",
+            "object": object_name("list"),
             "data": [{"id": m.id, "object": "model", "created": 0, "owned_by": owner} for m in state.config.models],
         }
     )
