@@ -319,16 +319,17 @@ def is_no_route(reply: Reply, profile: str, method: str, path: str) -> bool:
     return expected is not None and (reply.status, reply.json) == expected
 
 
-def leaked_route(reply: Reply, what: str, response_id: str) -> list[Finding]:
-    """A stored-response route answered the second key with a 2xx for the first key's response: a leak."""
+def leaked_route(reply: Reply, what: str, record_id: str, kind: str = "response") -> list[Finding]:
+    """A route of a stored record (a response, a conversation) answered the second key with a 2xx for the first
+    key's record: a leak."""
     if not 200 <= reply.status < 300:
         return []
     return [
         finding(
             "isolation",
             "",
-            f"{what} of {response_id}, a response the first key created, answered the second key with "
-            f"HTTP {reply.status}: {reply.text[:160]!r}; another key's response must answer as an unknown id",
+            f"{what} of {record_id}, a {kind} the first key created, answered the second key with "
+            f"HTTP {reply.status}: {reply.text[:160]!r}; another key's {kind} must answer as an unknown id",
         )
     ]
 

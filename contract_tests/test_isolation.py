@@ -25,6 +25,11 @@ ideally another customer's; the in-process mock has one of its own), one test:
 Every request counts against the run's budget: 5 where the stored routes
 are not served (the gateway's NoRoute), 11 where they are. Without a second
 key the test skips, saying how to enable it.
+
+A second test does the same for the stateful lifecycle where the target
+serves it (probed once, as ``test_lifecycle.py`` does; the gateway does not):
+the second key may not cancel the first key's background response, resume
+its stream, nor read, list or delete its conversation (14 requests).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from . import checks
+from . import checks, lifecycle
 from .options import SECOND_KEY_OPTION, SECOND_KEY_VARIABLE
 from .session import ContractSession
 from .target import Target
@@ -120,6 +125,55 @@ def _second_key_cannot_reach_it_by_route(contract: ContractSession, second: Targ
         contract.expect(checks.leaked_route(reply, f"{method} {route}", response_id), reply, what)
         contract.expect(checks.refused_alike(reply, unknown.status, unknown_error, what), reply, what)
     return True
+
+
+def test_background_streams_and_conversations_stay_with_their_key(contract: ContractSession) -> None:
+    """Cancel, stream resume and the Conversations API: the second key gets what an unknown id gets."""
+    second = contract.second_target()
+    if second is None:
+        pytest.skip(NO_SECOND_KEY)
+    reason = lifecycle.probe(contract)
+    if reason is not None:
+        pytest.skip(reason)
+    first = contract.target
+    request = {"model": contract.model, "input": FIRST, "background": True, "store": True}
+    created = first.create(request)
+    contract.expect(checks.reply_status(created), created, "create (background: true), first key")
+    response_id = created.json.get("id") if isinstance(created.json, dict) else None
+    if not isinstance(response_id, str):
+        return
+    _refused_as_unknown(
+        contract,
+        second,
+        response_id,
+        "response",
+        [("POST", "/responses/{}/cancel"), ("GET", "/responses/{}?stream=true&starting_after=0")],
+    )
+    made = first.post("/conversations", {"metadata": {"suite": "isolation"}})
+    contract.expect(checks.reply_status(made), made, "POST /conversations, first key")
+    conversation_id = made.json.get("id") if isinstance(made.json, dict) else None
+    if not isinstance(conversation_id, str):
+        return
+    routes = [("GET", "/conversations/{}"), ("GET", "/conversations/{}/items"), ("DELETE", "/conversations/{}")]
+    _refused_as_unknown(contract, second, conversation_id, "conversation", routes)
+    mine = first.get(f"/conversations/{conversation_id}")
+    contract.expect(checks.reply_status(mine), mine, "GET /conversations, first key, after the second key's attempts")
+    first.delete(f"/conversations/{conversation_id}")  # leave nothing behind on the target
+
+
+def _refused_as_unknown(
+    contract: ContractSession, second: Target, record_id: str, kind: str, routes: list[tuple[str, str]]
+) -> None:
+    """Each ``(method, route)`` with the first key's ``record_id``, second key: no 2xx, refused as an unknown id."""
+    for method, route in routes:
+        theirs = second.request(method, route.format(record_id))
+        unknown = second.request(method, route.format(_unknown_like(record_id)))
+        unknown_error = unknown.json.get("error") if isinstance(unknown.json, dict) else None
+        what = f"{method} {route.format(record_id)}, second key"
+        contract.expect(
+            checks.leaked_route(theirs, f"{method} {route.format(record_id)}", record_id, kind), theirs, what
+        )
+        contract.expect(checks.refused_alike(theirs, unknown.status, unknown_error, what), theirs, what)
 
 
 def _unknown_like(response_id: str) -> str:

@@ -123,6 +123,27 @@ def test_in_process_the_suite_names_the_leak_and_how_to_serve_it(pytester: pytes
     assert_no_key_shown(result)
 
 
+def test_the_lifecycle_isolation_check_names_a_cancel_that_leaks(pytester: pytest.Pytester) -> None:
+    """Where the target serves the lifecycle, the second key cancelling the first key's response is a leak."""
+    app = ["--contract-app", "tests.broken_servers:shares_one_account", "--contract-profile", "openai"]
+    result = run_suite(pytester, *app, "-k", "stay_with_their_key")
+    assert result.ret == 1, result.stdout.str()[-3000:]
+    result.stdout.fnmatch_lines(
+        [
+            "*POST /responses/resp_*/cancel, second key: 1 contract violation(s) (openai profile)",
+            "  [[]isolation] /: POST /responses/resp_*/cancel of resp_*, a response the first key created, "
+            "answered the second key with HTTP 200*",
+        ]
+    )
+    assert_no_key_shown(result)
+    isolated = run_suite(pytester, "--contract-profile", "openai", "-k", "stay_with_their_key")
+    assert isolated.ret == 0, isolated.stdout.str()[-3000:]
+    isolated.assert_outcomes(passed=1)
+    at_the_gateway = run_suite(pytester, "--contract-profile", "gateway", "-k", "stay_with_their_key", "-rs")
+    at_the_gateway.assert_outcomes(skipped=1)
+    at_the_gateway.stdout.fnmatch_lines(["*the target does not serve the stateful lifecycle*"])
+
+
 # --- it passes where nothing leaks --------------------------------------------------------------
 
 
