@@ -278,3 +278,16 @@ def shares_one_account(profile: str = "gateway", api_keys: Iterable[str] = ()) -
 
     app.wsgi_app = wsgi
     return app
+
+
+# --- shapes a client handles: the suite must not fail them --------------------------------------
+
+
+def echoes_background(profile: str = "gateway", api_keys: Iterable[str] = ()) -> Flask:
+    """Answers synchronously but echoes the request's ``background: true`` (an observation, never a violation)."""
+
+    def echo(body: dict[str, Any]) -> None:
+        if b'"background": true' in (request.received or b"").replace(b'":true', b'": true'):  # the body as read
+            body["background"] = True
+
+    return _edit_replies(echo, profile, api_keys)

@@ -516,3 +516,13 @@ def test_the_readme_example_passes_with_pytest_socket(pytester: pytest.Pytester)
     finally:
         monkeypatch.undo()
     result.assert_outcomes(passed=1)
+
+
+@pytest.mark.slow
+def test_a_gateway_echoing_background_true_is_an_observation_not_a_failure(pytester: pytest.Pytester) -> None:
+    """Never cry wolf: clients read a synchronous reply's status, not its ``background`` echo."""
+    result = run_suite(
+        pytester, "--contract-app", "tests.broken_servers:echoes_background", "-k", "unknown_and_unsupported"
+    )
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    result.stdout.fnmatch_lines(["*background_echo*/background: the reply echoes background: true*"])
