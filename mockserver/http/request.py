@@ -17,7 +17,6 @@ import math
 import re
 import sys
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +24,7 @@ from flask import Request
 
 from ..failures import ApiError
 from ..failures import printable as clip
+from ..reply.ids import random_hex
 
 
 class MockRequest(Request):
@@ -45,7 +45,7 @@ class MockRequest(Request):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.request_id = uuid.uuid4().hex
+        self.request_id = random_hex(16)
         self.started = time.perf_counter()
 
 

@@ -105,19 +105,19 @@ def envelope_channel(profile: str) -> type:
     text; clients of the mock parse every error as ``{"error": {...}}``, so
     these get the envelope too (waitress's status is kept).
     """
-    import uuid
-
     from waitress.channel import HTTPChannel
     from waitress.task import ErrorTask
 
     from schemas.behaviour import behaviour
+
+    from ..reply.ids import random_hex
 
     rules = behaviour(profile)
 
     class EnvelopeErrorTask(ErrorTask):
         def execute(self) -> None:
             error = self.request.error
-            request_id = uuid.uuid4().hex
+            request_id = random_hex(16)
             name = "payload_too_large" if error.code == 413 else "invalid_request"
             _, body = rules.error_body(name, request_id=request_id, detail=f"{error.reason}: {error.body}")
             data = json.dumps(body, ensure_ascii=False).encode()
