@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+import select
+import socket
 import threading
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import pytest
 
 from bench.servers import children_of
 from mockserver import create_app
+from mockserver.serve.workers import can_spread_connections
 from mockserver.state.sqlite import SQLiteStore
 from mockserver.state.store import MemoryStore, StoreURLError, open_store
 
@@ -254,6 +257,56 @@ def test_four_workers_default_temporary_store_is_removed(tmp_path):
 @pytest.mark.timeout(180)
 def test_four_workers_redis_create_here_retrieve_there(redis_url, tmp_path):
     run_workers(["--store", f"{redis_url}?prefix=w{tmp_path.name}"], tmp_path)
+
+
+@pytest.mark.skipif(not can_spread_connections(), reason="only Linux spreads connections over SO_REUSEPORT sockets")
+@pytest.mark.timeout(60)
+def test_connections_opened_in_a_burst_reach_every_worker():
+    """Twenty bursts of 16 connections, each opened at once (as wrk or an SDK pool does): each reaches both workers.
+
+    With one listening socket shared by the workers, whichever worker woke
+    first often accepted a whole burst, and the other worker idled for as
+    long as the connections lived (a 1 in 30,000 chance per burst now).
+    """
+    with mock_process("--workers", "2", "--threads", "4", keep_lines=5000) as server:
+        address = httpx.URL(server.base)
+        bursts = [create_on_each(connect_at_once(address.host, address.port, 16)) for _ in range(20)]
+        assert server.stop() == 0
+        pids = served_by(server)
+    assert all(request_id in pids for burst in bursts for request_id in burst)
+    whole = [burst for burst in bursts if len({pids.get(request_id) for request_id in burst}) < 2]
+    assert not whole, f"{len(whole)} of 20 bursts were served by one worker alone"
+
+
+def connect_at_once(host: str, port: int, count: int) -> list[socket.socket]:
+    """``count`` connections whose handshakes are all started before any is waited for."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    for sock in sockets:
+        sock.setblocking(False)
+        sock.connect_ex((host, port))
+    for sock in sockets:
+        select.select([], [sock], [], 20)
+        sock.setblocking(True)
+        sock.settimeout(20)
+    return sockets
+
+
+def create_on_each(sockets: list[socket.socket]) -> list[str]:
+    """A create on each connection; the request ids of the replies."""
+    body = json.dumps(REQUEST).encode()
+    head = (
+        f"POST /v1/responses HTTP/1.1\r\nHost: mock\r\nAuthorization: {AUTH['Authorization']}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    for sock in sockets:
+        sock.sendall(head + body)
+    request_ids = []
+    for sock in sockets:
+        with sock, sock.makefile("rb") as reply:
+            headers = reply.read().partition(b"\r\n\r\n")[0].decode("latin-1").lower()
+        assert headers.startswith("http/1.1 200"), headers
+        request_ids.append(re.search(r"x-oneapi-request-id: (\S+)", headers).group(1))
+    return request_ids
 
 
 @pytest.mark.timeout(120)

@@ -13,10 +13,16 @@ arbiter would otherwise be.
 
 How it works (the pre-fork model, as gunicorn's): the parent builds the app
 once (so a bad configuration or replay directory fails once, before any
-fork), binds the listening socket, and forks N workers that all accept on it;
-the kernel hands each new connection to one idle worker. The parent forwards
-SIGTERM/SIGINT, restarts a worker that dies (giving up if they keep dying),
-and removes a temporary store when the last worker has stopped.
+fork), binds the listening sockets, and forks N workers. Where the system has
+``SO_REUSEPORT`` (Linux), each worker accepts on a socket of its own on the
+one port and the kernel spreads new connections over them. One listening
+socket shared by all does not spread them: whichever worker's I/O loop wakes
+first accepts every connection waiting, so a client whose pool opens its
+keep-alive connections together (wrk, an SDK) was served by one worker while
+the others idled. Elsewhere the workers share one socket. The parent
+forwards SIGTERM/SIGINT, restarts a worker that dies on the same socket
+(giving up if they keep dying), and removes a temporary store when the last
+worker has stopped.
 
 State is shared through the store (``state/``): responses, key usage and
 the seed. The parent closes its own store connections before forking; the
@@ -54,12 +60,54 @@ class _Stop(Exception):
     pass
 
 
-def listening_socket(host: str, port: int, backlog: int = 1024) -> socket.socket:
+BACKLOG = 1024
+
+
+def listening_socket(host: str, port: int, backlog: int = BACKLOG) -> socket.socket:
     """A bound, listening TCP socket for the workers to share (port 0: a free one)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.create_server((host, port), family=family, backlog=backlog)
     sock.setblocking(False)
     return sock
+
+
+def can_spread_connections() -> bool:
+    """Whether each worker can listen on its own socket on the shared port (Linux's ``SO_REUSEPORT``).
+
+    Only Linux spreads connections over such sockets; the BSDs and macOS give
+    them all to the last one bound, which would leave the others idle.
+    """
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def spread_sockets(host: str, port: int, count: int, backlog: int = BACKLOG) -> list[socket.socket]:
+    """``count`` listening sockets on one port (``SO_REUSEPORT``): one per worker, so the kernel spreads connections.
+
+    The parent makes them all before it forks, so every one is listening
+    before the server says it is serving, and a worker that is restarted
+    takes over its predecessor's socket with the connections waiting on it.
+    The port is first bound without ``SO_REUSEPORT``: a port another server
+    holds (another mock's sockets included) is refused as usual instead of
+    being silently shared with it.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.create_server((host, port), family=family) as probe:
+        port = probe.getsockname()[1]
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((host, port))
+            sock.listen(backlog)
+            sock.setblocking(False)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
 
 
 def serve_workers(app: Any, *, host: str, port: int, workers: int, threads: int = 8, channel_timeout: int = 30) -> int:
@@ -69,10 +117,13 @@ def serve_workers(app: Any, *, host: str, port: int, workers: int, threads: int 
     if workers > 1 and not store.shared:
         raise ValueError("several workers need a shared store (--store sqlite:///... or redis://...)")
     try:
-        sock = listening_socket(host, port)
+        if workers > 1 and can_spread_connections():
+            sockets = spread_sockets(host, port, workers)
+        else:
+            sockets = [listening_socket(host, port)] * workers  # one socket, shared
     except OSError as exc:
         raise bind_error(host, port, exc) from None
-    bound_host, bound_port = sock.getsockname()[:2]
+    bound_host, bound_port = sockets[0].getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     log.info(
         "mock gateway (%s profile) listening on http://%s:%s/v1 with %d workers",
@@ -82,7 +133,7 @@ def serve_workers(app: Any, *, host: str, port: int, workers: int, threads: int 
         workers,
     )
     _close_store_connections(store)
-    supervisor = _Supervisor(app, sock, workers=workers, threads=threads, channel_timeout=channel_timeout)
+    supervisor = _Supervisor(app, sockets, threads=threads, channel_timeout=channel_timeout)
     print(
         f"Serving on http://{shown}:{bound_port}/v1 (profile {config.profile}, {workers} workers); "
         f"{proxy_line(config)}{access_line(config)}; Ctrl-C to stop",
@@ -91,17 +142,18 @@ def serve_workers(app: Any, *, host: str, port: int, workers: int, threads: int 
     try:
         return supervisor.run()
     finally:
-        sock.close()
+        for sock in set(sockets):
+            sock.close()
         if isinstance(store, SQLiteStore):
             store.close_and_remove()  # a temporary file this server made goes with it
         log.info("mock gateway stopped")
 
 
 class _Supervisor:
-    def __init__(self, app: Any, sock: socket.socket, *, workers: int, threads: int, channel_timeout: int):
+    def __init__(self, app: Any, sockets: list[socket.socket], *, threads: int, channel_timeout: int):
         self.app = app
-        self.sock = sock
-        self.workers = workers
+        self.sockets = sockets  # worker n accepts on sockets[n] (one object for all where they share one)
+        self.workers = len(sockets)
         self.threads = threads
         self.channel_timeout = channel_timeout
         self.children: dict[int, int] = {}  # pid -> worker number
@@ -142,7 +194,10 @@ class _Supervisor:
         if pid == 0:  # the worker: never returns into the parent's code
             code = 1
             try:
-                code = _worker(self.app, self.sock, number, threads=self.threads, channel_timeout=self.channel_timeout)
+                sock = self.sockets[number]
+                for other in set(self.sockets) - {sock}:
+                    other.close()  # the other workers' sockets are theirs to accept on
+                code = _worker(self.app, sock, number, threads=self.threads, channel_timeout=self.channel_timeout)
             except BaseException:
                 log.exception("worker %d failed", number)
             finally:
