@@ -224,23 +224,26 @@ def recent_entry(response: Response, elapsed_ms: float) -> dict[str, Any]:
 
 
 def secrets_masker(secrets: Sequence[str | None]) -> SecretMasker | None:
-    """The kit's one masker for the caller's key and the admin key, when the request's body or path mentions one.
+    """The kit's one masker for the caller's key and the admin key, when the request's body or path holds one.
 
     Neither the admin view nor the log ever shows a key, even one the client
     put in its body or path (an error message echoes only those). A masker
-    is made only when one of them carries a secret, or a JSON escape of an
-    ASCII character (``\\u00XX``) that could spell one: the common request,
-    Chinese text escaped as ``\\u4f60`` included, costs a substring search.
+    is used only when the body or path holds something it would replace
+    (``SecretMasker.may_change``), or a JSON escape of an ASCII character
+    (``\\u00XX``) that could spell one: the common request, Chinese text
+    escaped as ``\\u4f60`` included, costs a few substring searches.
     """
-    present = [s for s in secrets if s]
+    present = tuple(s for s in secrets if s)
     if not present:
         return None
-    places = (request.received or b"", request.full_path.encode("utf-8", "replace"))
-    if not any(b"\\u00" in raw or any(_mentions(raw, secret) for secret in present) for raw in places):
-        return None
-    return SecretMasker(present, replacement="sk-***")
+    masker = _masker(present)
+    body = request.received or b""
+    if b"\\u00" in body or masker.may_change(body.decode("utf-8", "replace")) or masker.may_change(request.full_path):
+        return masker
+    return None
 
 
-def _mentions(raw: bytes, secret: str) -> bool:
-    """Whether ``raw`` holds ``secret`` or its form without ``sk-`` (the gateway strips it)."""
-    return any(form.encode("utf-8", "replace") in raw for form in {secret, secret.removeprefix("sk-")} if form)
+@functools.lru_cache(maxsize=256)
+def _masker(secrets: tuple[str, ...]) -> SecretMasker:
+    """One masker per set of keys, made once: a masker works out its search patterns when it is made."""
+    return SecretMasker(secrets, replacement="sk-***")
