@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Flask, Response, request  # request: a MockRequest (its id, start time and body)
+from flask import Flask, Response
 
 from schemas.behaviour import behaviour
 from schemas.levels import LevelsError, load_levels
@@ -43,7 +43,7 @@ from .encoding import FastJSONProvider
 from .errors import error_object, refusal_of, register_error_handlers
 from .forward import register_forwarding
 from .openapi import openapi_blueprint
-from .request import MockRequest
+from .request import MockRequest, current_request
 from .routes import api, compact_api, lifecycle_api, stored_api
 
 log = logging.getLogger("mockserver")
@@ -157,6 +157,7 @@ def _register_request_hooks(app: Flask, config: MockConfig) -> None:
 
     @app.after_request
     def _finish(response: Response) -> Response:
+        request = current_request()
         if header not in response.headers:  # a proxied reply keeps the upstream's
             response.headers[header] = request.request_id
         if reply_headers and request.path.startswith("/v1/"):
@@ -165,20 +166,20 @@ def _register_request_hooks(app: Flask, config: MockConfig) -> None:
                     response.headers[name] = value
         elapsed_ms = (time.perf_counter() - request.started) * 1000
         state: MockState = app.extensions["mock"]
-        masker = secrets_masker((key_from_header(request.headers.get("Authorization")), config.admin_key))
+        masker = secrets_masker(request, (key_from_header(request.headers.get("Authorization")), config.admin_key))
         if not is_admin_path(request.path):  # the admin's own calls would crowd out the API's
-            entry = recent_entry(response, elapsed_ms)
+            entry = recent_entry(request, response, elapsed_ms)
             state.remember(entry if masker is None else masker.value(entry))
         if response.is_streamed and request.response_id is not None:  # its events' timing, for the inspector
             where = record_key(request.response_owner, request.response_id)
             response.response = timed(response.response, functools.partial(keep_timing, state.store, where))
         if config.log_requests:
-            line = log_line(response, elapsed_ms)
+            line = log_line(request, response, elapsed_ms)
             log.info(line if masker is None else masker.text(line))
         return response
 
 
-def log_line(response: Response, elapsed_ms: float) -> str:
+def log_line(request: MockRequest, response: Response, elapsed_ms: float) -> str:
     """The one line per request: method, path, status, request id, time; for a refusal, its code and parameter.
 
     Headers (and so the key) are never logged.
@@ -197,7 +198,7 @@ def log_line(response: Response, elapsed_ms: float) -> str:
 RECENT_BODY_LIMIT = 64 * 1024
 
 
-def recent_entry(response: Response, elapsed_ms: float) -> dict[str, Any]:
+def recent_entry(request: MockRequest, response: Response, elapsed_ms: float) -> dict[str, Any]:
     """What ``/__mock__/requests`` shows of one request: never its headers (the key is in them).
 
     The body as it was received, refused or not (parsed when it was JSON,
@@ -223,7 +224,7 @@ def recent_entry(response: Response, elapsed_ms: float) -> dict[str, Any]:
     return entry
 
 
-def secrets_masker(secrets: Sequence[str | None]) -> SecretMasker | None:
+def secrets_masker(request: MockRequest, secrets: Sequence[str | None]) -> SecretMasker | None:
     """The kit's one masker for the caller's key and the admin key, when the request's body or path holds one.
 
     Neither the admin view nor the log ever shows a key, even one the client
