@@ -345,3 +345,54 @@ def test_a_worker_that_dies_is_replaced(tmp_path):
 
 def _children(pid: int) -> list[int]:
     return children_of(pid)
+
+
+def test_a_busy_store_is_tried_again_after_short_pauses(monkeypatch):
+    """A write that finds another worker's lock tries again after 50 µs, doubling up to 2 ms (not SQLite's 1-2-5-10 ms).
+
+    SQLite's own busy handler made two workers that met on the lock wait
+    milliseconds for a lock held some 50 µs.
+    """
+    import sqlite3
+
+    from mockserver.state import sqlite as sqlite_store
+
+    pauses: list[float] = []
+    monkeypatch.setattr(sqlite_store.time, "sleep", pauses.append)
+    tries = iter(range(10))
+
+    def busy_nine_times() -> str:
+        if next(tries) < 9:
+            error = sqlite3.OperationalError("database is locked")
+            error.sqlite_errorcode = sqlite3.SQLITE_BUSY
+            raise error
+        return "written"
+
+    assert sqlite_store._patiently(busy_nine_times, timeout_ms=10_000) == "written"
+    assert pauses == [0.00005, 0.0001, 0.0002, 0.0004, 0.0008, 0.0016, 0.002, 0.002, 0.002]
+
+    def broken() -> None:
+        raise sqlite3.OperationalError("no such table: nothing")
+
+    pauses.clear()
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        sqlite_store._patiently(broken, timeout_ms=10_000)
+    assert pauses == []  # only a busy lock is waited for
+
+
+def test_a_lock_held_past_the_timeout_is_an_error_not_a_hang(tmp_path):
+    """Another connection holds the write lock and keeps it: the store gives up after its busy timeout."""
+    import sqlite3
+
+    store = SQLiteStore(tmp_path / "held.db", 10)
+    store.BUSY_TIMEOUT_MS = 50
+    holder = sqlite3.connect(tmp_path / "held.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            store.put("resp_1", record(1))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    store.put("resp_1", record(1))  # the lock is free again: the write goes through
+    assert store.get("resp_1") == record(1)
