@@ -14,6 +14,7 @@ import pytest
 from mockserver.config import Pacing
 from mockserver.delivery.pacer import event_chunks
 from mockserver.delivery.sse import encode_event
+from mockserver.delivery.timing import _EVENT_LINE, _SEQUENCE, timed
 from mockserver.jsontext import EncodedJSON, dumps_compact
 from mockserver.reply.events import _PIECES, split_text
 
@@ -76,3 +77,43 @@ def test_event_chunks_without_waits_are_the_events_encoded_with_no_wait() -> Non
         assert [(chunk.wait, chunk.event) for chunk in chunks] == [(0.0, True), (0.0, True)]
     paced = list(event_chunks(iter(events), delay=0.25, pacing=Pacing(), seed=1))
     assert [chunk.wait for chunk in paced] == [0.0, 0.25]  # a delay still applies
+
+
+def _noted_slowly(chunk: bytes) -> tuple[str, int | None] | None:
+    """What the timing log noted for a chunk before the shortcut: the ``event:`` line and the first number."""
+    event = _EVENT_LINE.search(chunk)
+    if event is None:
+        return None
+    number = _SEQUENCE.search(chunk)
+    return event.group(1).decode("utf-8", "replace").strip(), int(number.group(1)) if number else None
+
+
+ODD_BLOCKS = [
+    b": PING\n\n",
+    b"id: 7\nevent: response.created\ndata: {}\n\n",
+    b'event: response.created\r\ndata: {"type":"response.created","sequence_number":4}\r\n\r\n',
+    b'event:   spaced.type  \ndata: {"sequence_number": 12}\n\n',
+    b'event: Upper.Case\ndata: {"type":"Upper.Case","sequence_number":5}\n\n',
+    b'event: x\ndata: {"type":"x","sequence_number":null,"y":{"sequence_number":8}}\n\n',
+    b'event: x\ndata: {"type":"a\\"b","sequence_number":3}\n\n',
+    b'event: x9\ndata: {"type":"x9","sequence_number":31}\n\n',
+    b"data: {}\n\n",
+    b"event: \ndata: {}\n\n",
+]
+
+
+def test_the_timing_log_notes_what_it_noted_before(client) -> None:
+    tool = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
+    bodies = [
+        {"model": "qwen3.6-plus", "input": "你好", "stream": True},
+        {"model": "qwen3.6-plus", "input": "weather?", "stream": True, "tools": [tool], "tool_choice": "required"},
+    ]
+    blocks = list(ODD_BLOCKS)
+    for body in bodies:
+        sent = client.post("/v1/responses", json=body).get_data()
+        blocks += [part + b"\n\n" for part in sent.split(b"\n\n") if part]
+    assert len(blocks) > 40
+    noted: list[list[dict]] = []
+    assert list(timed(blocks, lambda events, ending: noted.append(events))) == blocks
+    expected = [seen for seen in map(_noted_slowly, blocks) if seen is not None]
+    assert [(event["type"], event["sequence_number"]) for event in noted[0]] == expected
