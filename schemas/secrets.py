@@ -35,9 +35,12 @@ class SecretMasker:
 
     def __init__(self, secrets: Iterable[str | None] | str | None = (), replacement: str = "[REDACTED]"):
         self.replacement = replacement
+        self._replaced_json = json.dumps(replacement)
         self._long: set[str] = set()
         self._short: set[str] = set()
         self._cores: set[str] = set()
+        self._quoted: list[tuple[str, re.Pattern[str]]] = []  # whole JSON string values, longest secret first
+        self._inside: list[tuple[str, str]] = []  # long secrets and their JSON escapes, longest first
         if isinstance(secrets, str) or secrets is None:
             secrets = [secrets]
         for secret in secrets:
@@ -53,12 +56,40 @@ class SecretMasker:
             return
         if len(value) < MIN_SUBSTRING:  # too short to be a key: only where it stands as a whole value
             self._short.add(value)
-            return
-        core = value.removeprefix("sk-")
-        for form in (value, core):  # the gateway strips "sk-", so a target may echo the key without it
-            (self._long if len(form) >= MIN_SUBSTRING else self._short).add(form)
-        if len(core) >= LEAK_RUN:
-            self._cores.add(core)
+        else:
+            core = value.removeprefix("sk-")
+            for form in (value, core):  # the gateway strips "sk-", so a target may echo the key without it
+                (self._long if len(form) >= MIN_SUBSTRING else self._short).add(form)
+            if len(core) >= LEAK_RUN:
+                self._cores.add(core)
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """What ``text`` searches for, worked out once per secret rather than once per string masked."""
+        self._quoted = []
+        for form in sorted(self._short | self._long, key=len, reverse=True):
+            for value in (form, f"Bearer {form}"):  # a whole JSON string value (not an object key)
+                for quoted in dict.fromkeys((json.dumps(value), json.dumps(value, ensure_ascii=False))):
+                    self._quoted.append((quoted, re.compile(re.escape(quoted) + r"(?!\s*:)")))
+        self._inside = []
+        for form in sorted(self._long, key=len, reverse=True):
+            escaped = json.dumps(form)[1:-1]
+            self._inside.append((form, escaped))
+
+    def may_change(self, text: str) -> bool:
+        """Whether ``text`` holds a secret as ``text`` and ``value`` replace them (a cheap test, no false "no").
+
+        A short secret counts only as itself (it is masked only as a whole
+        value); a long one, its form without ``sk-`` and any run of
+        ``LEAK_RUN`` of its characters count anywhere. A secret spelled with
+        JSON escapes is not seen here: callers that read raw JSON also look
+        for escapes.
+        """
+        return (
+            any(form in text for form in self._short)
+            or any(form in text or escaped in text for form, escaped in self._inside)
+            or any(_has_run(text, core) for core in self._cores)
+        )
 
     def is_secret(self, value: str) -> bool:
         """Whether ``value`` as a whole is a secret (with or without ``Bearer ``)."""
@@ -71,14 +102,12 @@ class SecretMasker:
             return text
         if self.is_secret(text):
             return self.replacement
-        replaced = json.dumps(self.replacement)
-        for form in sorted(self._short | self._long, key=len, reverse=True):
-            for value in (form, f"Bearer {form}"):  # a whole JSON string value (not an object key)
-                for quoted in {json.dumps(value), json.dumps(value, ensure_ascii=False)}:
-                    text = re.sub(re.escape(quoted) + r"(?!\s*:)", lambda _: replaced, text)
-        for form in sorted(self._long, key=len, reverse=True):
+        replaced = self._replaced_json
+        for quoted, pattern in self._quoted:
+            if quoted in text:
+                text = pattern.sub(lambda _: replaced, text)
+        for form, escaped in self._inside:
             text = text.replace(form, self.replacement)
-            escaped = json.dumps(form)[1:-1]
             if escaped != form:
                 text = text.replace(escaped, self.replacement)
         for core in self._cores:

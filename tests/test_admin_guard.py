@@ -294,6 +294,23 @@ def test_a_request_without_secrets_is_kept_as_it_came() -> None:
     assert entry["body"] == body and entry["status"] == 200
 
 
+def test_only_what_the_masker_replaces_makes_a_masker() -> None:
+    """A short key is masked only as a whole value, so its tail in a body (``bench`` of ``sk-bench``) makes none;
+    a run of ten characters of a long key does (the masker replaces such runs)."""
+    from flask import request
+
+    from mockserver.http.app import secrets_masker
+
+    with create_app(admin_key=ADMIN_KEY).test_request_context("/v1/responses", method="POST"):
+        request.received = json.dumps({"metadata": {"bench": "1"}, "input": "a bench"}).encode()
+        assert secrets_masker(request, ("sk-bench", None)) is None
+        request.received = json.dumps({"input": "sk-bench"}).encode()
+        assert secrets_masker(request, ("sk-bench", None)) is not None
+        request.received = json.dumps({"input": f"part {API_KEY[10:20]} of it"}).encode()
+        masker = secrets_masker(request, (API_KEY, None))
+        assert masker is not None and API_KEY[10:20] not in masker.text(request.received.decode())
+
+
 def test_a_body_without_a_key_is_not_rewritten() -> None:
     """Only a body or path that holds a key (or an escaped ASCII character that could spell one) is masked."""
     from flask import request
@@ -302,7 +319,7 @@ def test_a_body_without_a_key_is_not_rewritten() -> None:
 
     with create_app(admin_key=ADMIN_KEY).test_request_context("/v1/responses", method="POST"):
         request.received = json.dumps({"input": "你好, 世界"}).encode()  # escaped as \u4f60...: no key can hide there
-        assert secrets_masker((API_KEY, ADMIN_KEY)) is None
+        assert secrets_masker(request, (API_KEY, ADMIN_KEY)) is None
         for held in (API_KEY, API_KEY.removeprefix("sk-"), ADMIN_KEY, "\\u0073k-"):
             request.received = json.dumps({"input": "x"}).replace("x", held).encode()
-            assert secrets_masker((API_KEY, ADMIN_KEY)) is not None, held
+            assert secrets_masker(request, (API_KEY, ADMIN_KEY)) is not None, held

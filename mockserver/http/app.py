@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Flask, Response, request  # request: a MockRequest (its id, start time and body)
+from flask import Flask, Response
 
 from schemas.behaviour import behaviour
 from schemas.levels import LevelsError, load_levels
@@ -43,7 +43,7 @@ from .encoding import FastJSONProvider
 from .errors import error_object, refusal_of, register_error_handlers
 from .forward import register_forwarding
 from .openapi import openapi_blueprint
-from .request import MockRequest
+from .request import MockRequest, current_request
 from .routes import api, compact_api, lifecycle_api, stored_api
 
 log = logging.getLogger("mockserver")
@@ -157,6 +157,7 @@ def _register_request_hooks(app: Flask, config: MockConfig) -> None:
 
     @app.after_request
     def _finish(response: Response) -> Response:
+        request = current_request()
         if header not in response.headers:  # a proxied reply keeps the upstream's
             response.headers[header] = request.request_id
         if reply_headers and request.path.startswith("/v1/"):
@@ -165,20 +166,20 @@ def _register_request_hooks(app: Flask, config: MockConfig) -> None:
                     response.headers[name] = value
         elapsed_ms = (time.perf_counter() - request.started) * 1000
         state: MockState = app.extensions["mock"]
-        masker = secrets_masker((key_from_header(request.headers.get("Authorization")), config.admin_key))
+        masker = secrets_masker(request, (key_from_header(request.headers.get("Authorization")), config.admin_key))
         if not is_admin_path(request.path):  # the admin's own calls would crowd out the API's
-            entry = recent_entry(response, elapsed_ms)
+            entry = recent_entry(request, response, elapsed_ms)
             state.remember(entry if masker is None else masker.value(entry))
         if response.is_streamed and request.response_id is not None:  # its events' timing, for the inspector
             where = record_key(request.response_owner, request.response_id)
             response.response = timed(response.response, functools.partial(keep_timing, state.store, where))
         if config.log_requests:
-            line = log_line(response, elapsed_ms)
+            line = log_line(request, response, elapsed_ms)
             log.info(line if masker is None else masker.text(line))
         return response
 
 
-def log_line(response: Response, elapsed_ms: float) -> str:
+def log_line(request: MockRequest, response: Response, elapsed_ms: float) -> str:
     """The one line per request: method, path, status, request id, time; for a refusal, its code and parameter.
 
     Headers (and so the key) are never logged.
@@ -197,7 +198,7 @@ def log_line(response: Response, elapsed_ms: float) -> str:
 RECENT_BODY_LIMIT = 64 * 1024
 
 
-def recent_entry(response: Response, elapsed_ms: float) -> dict[str, Any]:
+def recent_entry(request: MockRequest, response: Response, elapsed_ms: float) -> dict[str, Any]:
     """What ``/__mock__/requests`` shows of one request: never its headers (the key is in them).
 
     The body as it was received, refused or not (parsed when it was JSON,
@@ -223,24 +224,27 @@ def recent_entry(response: Response, elapsed_ms: float) -> dict[str, Any]:
     return entry
 
 
-def secrets_masker(secrets: Sequence[str | None]) -> SecretMasker | None:
-    """The kit's one masker for the caller's key and the admin key, when the request's body or path mentions one.
+def secrets_masker(request: MockRequest, secrets: Sequence[str | None]) -> SecretMasker | None:
+    """The kit's one masker for the caller's key and the admin key, when the request's body or path holds one.
 
     Neither the admin view nor the log ever shows a key, even one the client
     put in its body or path (an error message echoes only those). A masker
-    is made only when one of them carries a secret, or a JSON escape of an
-    ASCII character (``\\u00XX``) that could spell one: the common request,
-    Chinese text escaped as ``\\u4f60`` included, costs a substring search.
+    is used only when the body or path holds something it would replace
+    (``SecretMasker.may_change``), or a JSON escape of an ASCII character
+    (``\\u00XX``) that could spell one: the common request, Chinese text
+    escaped as ``\\u4f60`` included, costs a few substring searches.
     """
-    present = [s for s in secrets if s]
+    present = tuple(s for s in secrets if s)
     if not present:
         return None
-    places = (request.received or b"", request.full_path.encode("utf-8", "replace"))
-    if not any(b"\\u00" in raw or any(_mentions(raw, secret) for secret in present) for raw in places):
-        return None
-    return SecretMasker(present, replacement="sk-***")
+    masker = _masker(present)
+    body = request.received or b""
+    if b"\\u00" in body or masker.may_change(body.decode("utf-8", "replace")) or masker.may_change(request.full_path):
+        return masker
+    return None
 
 
-def _mentions(raw: bytes, secret: str) -> bool:
-    """Whether ``raw`` holds ``secret`` or its form without ``sk-`` (the gateway strips it)."""
-    return any(form.encode("utf-8", "replace") in raw for form in {secret, secret.removeprefix("sk-")} if form)
+@functools.lru_cache(maxsize=256)
+def _masker(secrets: tuple[str, ...]) -> SecretMasker:
+    """One masker per set of keys, made once: a masker works out its search patterns when it is made."""
+    return SecretMasker(secrets, replacement="sk-***")

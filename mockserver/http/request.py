@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Request
+from flask import Request, request
 
 from ..failures import ApiError
 from ..failures import printable as clip
@@ -47,6 +47,16 @@ class MockRequest(Request):
         super().__init__(*args, **kwargs)
         self.request_id = random_hex(16)
         self.started = time.perf_counter()
+
+
+def current_request() -> MockRequest:
+    """The request being served, itself rather than Flask's context-local proxy to it.
+
+    Each attribute read through the proxy looks the request up again; the
+    create path and the after-request hook read a few dozen, so they take the
+    object once.
+    """
+    return request._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
 def read_json_body(request: Request, *, max_bytes: int, max_depth: int) -> Any:

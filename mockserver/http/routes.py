@@ -48,7 +48,7 @@ from ..state.owners import delete_owned, owner_of, update_owned
 from .checks import check_body, check_request
 from .forward import proxied_request
 from .pages import page_of
-from .request import choice_param, int_param, read_json_body
+from .request import choice_param, current_request, int_param, read_json_body
 
 log = logging.getLogger("mockserver")
 api = Blueprint("api", __name__)
@@ -62,6 +62,7 @@ def create_response() -> Response:
     """Create a response: the one pipeline every source's reply goes through."""
     state = mock_state()
     config = state.config
+    request = current_request()
     key = state.keys.authenticate(request.headers.get("Authorization"))
     owner = owner_of(key)
     body = read_json_body(request, max_bytes=config.max_body_bytes, max_depth=config.max_json_depth)
