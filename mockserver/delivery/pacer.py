@@ -36,9 +36,12 @@ from .sse import PING, encode_event
 log = logging.getLogger("mockserver")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Chunk:
-    """Bytes to send, ``wait`` seconds after the chunk before; ``event`` is False for a comment block."""
+    """Bytes to send, ``wait`` seconds after the chunk before; ``event`` is False for a comment block.
+
+    One per event sent, so made cheaply (slots, not frozen: a third of the cost); never changed once made.
+    """
 
     data: bytes
     wait: float = 0.0
@@ -55,6 +58,10 @@ def event_chunks(events: Iterable[dict[str, Any]], *, delay: float, pacing: Paci
     Each event is encoded as it is reached, so the first goes out before the
     rest are cut; only jitter, seeded by the whole stream's shape, reads them all first.
     """
+    if not (delay or pacing.ttft or pacing.tokens_per_second):  # no waits (jitter only scales waits): just encode
+        for event in events:
+            yield Chunk(encode_event(event))
+        return
     jitter = None
     if pacing.jitter:
         events = list(events)
@@ -84,20 +91,21 @@ def paced(
 ) -> Iterator[bytes]:
     """Send ``chunks`` as they come, paced, pinged and faulted; a client that leaves is logged, not an error."""
     sent = 0
+    drop_after, latency = faults.drop_after, faults.latency  # read once: the loop runs once per event
     try:
         for chunk in chunks:
-            if chunk.event and faults.drop_after is not None and sent >= faults.drop_after:
-                raise ConnectionDropped(f"drop-after={faults.drop_after}")
+            if chunk.event and drop_after is not None and sent >= drop_after:
+                raise ConnectionDropped(f"drop-after={drop_after}")
             if chunk.wait > 0:
                 time.sleep(chunk.wait)
-            if chunk.event and faults.latency:
+            if chunk.event and latency:
                 time.sleep(latency_seconds(faults, rng))
             if chunk.event and sent and ping_every and sent % ping_every == 0:
                 yield PING
             yield chunk.data
             sent += chunk.event
-        if faults.drop_after is not None and sent >= faults.drop_after:
-            raise ConnectionDropped(f"drop-after={faults.drop_after}")  # N at or past the end: still no clean end
+        if drop_after is not None and sent >= drop_after:
+            raise ConnectionDropped(f"drop-after={drop_after}")  # N at or past the end: still no clean end
     except GeneratorExit:
         log.info("client disconnected from stream %s after %d events", label, sent)
         raise
