@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 #: Types orjson would write its own way (ISO dates, dataclasses) go to the standard library.
-_PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 
 class EncodedJSON:
@@ -42,7 +42,7 @@ def dumps_compact(value: Any, *, sort_keys: bool = False, default: Callable[[Any
         return orjson.dumps(
             value,
             default=functools.partial(_converted, default, orjson.Fragment),
-            option=_PASSTHROUGH | (orjson.OPT_SORT_KEYS if sort_keys else 0),
+            option=PASSTHROUGH | (orjson.OPT_SORT_KEYS if sort_keys else 0),
         )
     except TypeError:  # an integer past 64 bits, a key that is not a string
         text = json.dumps(

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from ..jsontext import _PASSTHROUGH, dumps_compact
+from ..jsontext import PASSTHROUGH, dumps_compact
 
 MIMETYPE = "text/event-stream"
 #: Headers of every stream the mock sends: no caching, and no buffering by a proxy in front (nginx).
@@ -29,7 +29,7 @@ def encode_event(event: dict[str, Any]) -> bytes:
     which writes the same bytes either way.
     """
     try:
-        data = orjson.dumps(event, option=_PASSTHROUGH)  # dumps_compact's options, without its default
+        data = orjson.dumps(event, option=PASSTHROUGH)  # dumps_compact's options, without its default
     except TypeError:
         data = dumps_compact(event)
     return b"event: " + event["type"].encode() + b"\ndata: " + data + b"\n\n"
