@@ -72,7 +72,7 @@ def create_server(
     """A waitress server for any WSGI ``app`` (not yet running).
 
     With ``sockets`` it serves already-bound listening sockets (the
-    multi-process server hands each worker the shared one) instead of binding
+    multi-process server hands each worker its own, or the one they share) instead of binding
     ``host``/``port``. Other keywords go to waitress as they are.
     """
     from waitress import create_server as waitress_server

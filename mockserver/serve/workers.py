@@ -1,6 +1,6 @@
-"""Several worker processes behind one listening socket (``--workers N``).
+"""Several worker processes on one port (``--workers N``).
 
-Why waitress per process on a shared socket, and not gunicorn: each worker
+Why waitress per process, and not gunicorn: each worker
 is exactly the single-process server (``serve.create_server``), so what holds
 for one process holds for N. waitress reads whole requests in its I/O loop
 before a thread sees them, so slow-loris clients and bodies that never end
