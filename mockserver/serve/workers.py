@@ -100,6 +100,8 @@ def spread_sockets(host: str, port: int, count: int, backlog: int = BACKLOG) -> 
             sockets.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            if family == socket.AF_INET6:  # IPv6 only, as socket.create_server makes the shared one
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sock.bind((host, port))
             sock.listen(backlog)
             sock.setblocking(False)
