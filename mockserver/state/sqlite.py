@@ -22,8 +22,8 @@ lets it go inside that one call, in C, with Python's GIL released. A write
 that needs several statements in a transaction (``BEGIN IMMEDIATE`` ...
 ``COMMIT``) holds the lock across the Python code between them, and a thread
 that waits there for its GIL (several threads per process) keeps every other
-worker waiting, each waiter sleeping in SQLite's busy handler (1, 2, 5, 10 ms
-...). A ``put`` evicts past the cap in its table's insert trigger, which
+worker waiting. A writer that finds the lock taken tries again after short
+pauses (``_patiently``). A ``put`` evicts past the cap in its table's insert trigger, which
 reads the cap from ``meta`` (so processes that open one file share one cap:
 the last one's).
 """
@@ -55,8 +55,8 @@ class SQLiteStore:
     and made again after a fork), so no connection ever crosses a thread or a
     process. A write of one statement runs in autocommit; ``update`` and
     ``clear`` take the lock up front (``BEGIN IMMEDIATE``). Either waits for
-    the lock up to ``busy_timeout``, so concurrent writers queue instead of
-    failing.
+    the lock up to ``BUSY_TIMEOUT_MS`` (``_patiently``), so concurrent writers
+    queue instead of failing.
     """
 
     shared = True
