@@ -65,6 +65,31 @@ def test_store_values_and_counters(store_url):
     assert store.get_value("seed") == 42
 
 
+def test_store_lists_keep_the_newest(store_url):
+    """A named list reads back its newest values, oldest first, however many were pushed (past a trim too)."""
+    store = open_store(store_url, 5)
+    assert store.newest("recent", 10) == []
+    for n in range(128):  # the last one is SQLite's second trim (every 64th value)
+        store.push("recent", {"n": n, "text": "你好"}, keep=20)
+    assert store.newest("recent", 20) == [{"n": n, "text": "你好"} for n in range(108, 128)]
+    assert [value["n"] for value in store.newest("recent", 3)] == [125, 126, 127]
+    store.push("other", [1], keep=5)
+    store.clear()  # clears records, not lists
+    store.drop_list("recent")
+    assert store.newest("recent", 20) == [] and store.newest("other", 5) == [[1]]
+
+
+def test_the_recent_requests_of_two_apps_sharing_a_store_are_one_list(shared_url):
+    """What two workers write to the recent requests, each reads back in order, and an admin reset clears for both."""
+    first, second = (create_app(store_url=shared_url, log_requests=False).extensions["mock"] for _ in range(2))
+    for n in range(6):
+        (first if n % 2 else second).remember({"request_id": f"req-{n}"})
+    assert [entry["request_id"] for entry in first.recent.latest(4)] == ["req-2", "req-3", "req-4", "req-5"]
+    assert second.recent.latest() == first.recent.latest()
+    first.recent.clear()
+    assert second.recent.latest() == []
+
+
 def test_records_come_back_as_copies(store_url):
     store = open_store(store_url, 5)
     original = record(1)

@@ -2,16 +2,9 @@
 
 With one process and its own memory store they are a bounded deque here.
 With a store that other processes share (``--workers N``, ``--store
-sqlite://...`` or ``redis://...``) they live in the store as a ring of
-named values, so the page any worker renders shows every worker's requests::
-
-    recent-seq      counter: the number of the newest entry (incremented per request)
-    recent-floor    value:   entries up to this number were forgotten (an admin reset)
-    recent:<n>      value:   entry number seq, in slot n = seq % limit (a newer one overwrites it)
-
-Two writes per request (the counter and the slot), and no lock held across
-them: a reader skips a slot that a newer entry has taken over, or that has
-not been written yet.
+sqlite://...`` or ``redis://...``) they are the store's named list
+``recent-requests``, so the page any worker renders shows every worker's
+requests: one write per request (``Store.push``).
 """
 
 from __future__ import annotations
@@ -22,13 +15,8 @@ from typing import Any
 
 from .store import Store
 
-SEQ = "recent-seq"
-FLOOR = "recent-floor"
-
-
-def slot_name(number: int, limit: int) -> str:
-    """The named value that holds entry ``number`` of a ring of ``limit`` slots."""
-    return f"recent:{number % limit}"
+#: The store's named list of recent requests.
+LIST = "recent-requests"
 
 
 class RecentRequests:
@@ -47,8 +35,7 @@ class RecentRequests:
             with self._lock:
                 self._local.append(entry)
             return
-        number = self.store.incr(SEQ)
-        self.store.set_value(slot_name(number, self.limit), {"seq": number, "entry": entry})
+        self.store.push(LIST, entry, keep=self.limit)
 
     def latest(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Up to ``limit`` of the newest entries, oldest first."""
@@ -56,18 +43,11 @@ class RecentRequests:
         if not self.shared:
             with self._lock:
                 return list(self._local)[-limit:]
-        newest = int(self.store.get_value(SEQ, 0))
-        oldest = max(int(self.store.get_value(FLOOR, 0)), newest - limit) + 1
-        entries = []
-        for number in range(oldest, newest + 1):
-            held = self.store.get_value(slot_name(number, self.limit))
-            if isinstance(held, dict) and held.get("seq") == number:
-                entries.append(held["entry"])
-        return entries
+        return self.store.newest(LIST, limit)
 
     def clear(self) -> None:
         """Forget every entry (an admin reset)."""
         with self._lock:
             self._local.clear()
         if self.shared:
-            self.store.set_value(FLOOR, int(self.store.get_value(SEQ, 0)))
+            self.store.drop_list(LIST)

@@ -127,6 +127,27 @@ return 1
         """Add ``amount`` to a named counter and return the new count."""
         return int(self.client.hincrby(self._values, name, amount))
 
+    def push(self, name: str, value: Any, *, keep: int) -> None:
+        """Add ``value`` as the newest of the named list, keeping the ``keep`` newest (one round trip)."""
+        key = self._list_key(name)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.lpush(key, dump_record(value))
+        pipe.ltrim(key, 0, max(keep - 1, 0))
+        pipe.execute()
+
+    def newest(self, name: str, count: int) -> list[Any]:
+        """Up to ``count`` of the named list's newest values, oldest first."""
+        if count <= 0:
+            return []
+        return [json.loads(text) for text in reversed(self.client.lrange(self._list_key(name), 0, count - 1))]
+
+    def drop_list(self, name: str) -> None:
+        """Forget the named list."""
+        self.client.delete(self._list_key(name))
+
+    def _list_key(self, name: str) -> str:
+        return f"{self.prefix}:list:{name}"
+
     def __len__(self) -> int:
         return int(self.client.zcard(self._keys[RESPONSES][1]))
 

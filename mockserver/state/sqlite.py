@@ -13,6 +13,7 @@ Schema (WAL mode, so readers never wait for the writer)::
     meta(name TEXT PRIMARY KEY, n INTEGER)       -- 'count', 'count:conversations': rows (kept by triggers);
                                                  -- 'cap': the most records of one kind
     kv(name TEXT PRIMARY KEY, value TEXT)        -- named JSON values and counters
+    lists(seq INTEGER PRIMARY KEY, name TEXT, value TEXT)  -- named lists, newest last (trimmed now and then)
 
 One table per kind of record (``store.KINDS``), so each has its own ids and cap.
 
@@ -61,6 +62,8 @@ class SQLiteStore:
 
     shared = True
     BUSY_TIMEOUT_MS = 10_000
+    #: A named list is trimmed to its newest values once every this many values added.
+    TRIM_EVERY = 64
 
     def __init__(self, path: Path, max_items: int, *, owned_dir: Path | None = None):
         self.path = Path(path)
@@ -208,6 +211,32 @@ class SQLiteStore:
         )
         return int(rows[0][0])
 
+    def push(self, name: str, value: Any, *, keep: int) -> None:
+        """Add ``value`` as the newest of the named list: one statement, and every ``TRIM_EVERY``-th a trim.
+
+        Reading takes the ``keep`` newest, so values older than those may wait
+        for the next trim; they are never read back.
+        """
+        seq = self._run("INSERT INTO lists (name, value) VALUES (?, ?) RETURNING seq", (name, dump_record(value)))[0][0]
+        if seq % self.TRIM_EVERY == 0:
+            self._run(
+                "DELETE FROM lists WHERE name = ? AND seq < "
+                "(SELECT seq FROM lists WHERE name = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                (name, name, max(keep - 1, 0)),
+            )
+
+    def newest(self, name: str, count: int) -> list[Any]:
+        """Up to ``count`` of the named list's newest values, oldest first."""
+        rows = self._run(
+            "SELECT value FROM (SELECT seq, value FROM lists WHERE name = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+            (name, max(count, 0)),
+        )
+        return [json.loads(row[0]) for row in rows]
+
+    def drop_list(self, name: str) -> None:
+        """Forget the named list."""
+        self._run("DELETE FROM lists WHERE name = ?", (name,))
+
     def __len__(self) -> int:
         return int(self._run("SELECT n FROM meta WHERE name = 'count'")[0][0])
 
@@ -296,4 +325,6 @@ CREATE TRIGGER IF NOT EXISTS {table}_counted_out AFTER DELETE ON {table}
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS kv (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS lists (seq INTEGER PRIMARY KEY, name TEXT NOT NULL, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS lists_by_name ON lists (name, seq);
 """ + "".join(_table_schema(table, counter) for table, counter in TABLES.values())

@@ -33,6 +33,7 @@ the store is.
 
 from __future__ import annotations
 
+import collections
 import json
 import threading
 from collections import OrderedDict
@@ -91,6 +92,16 @@ class Store(Protocol):
     def incr(self, name: str, amount: int = 1) -> int:
         """Add ``amount`` to a named counter and return the new count."""
 
+    # Named lists of JSON values, newest last (the recent requests): one write per value added.
+    def push(self, name: str, value: Any, *, keep: int) -> None:
+        """Add ``value`` as the newest of the named list; at most the ``keep`` newest are read back."""
+
+    def newest(self, name: str, count: int) -> list[Any]:
+        """Up to ``count`` of the named list's newest values, oldest first."""
+
+    def drop_list(self, name: str) -> None:
+        """Forget the named list."""
+
     def __len__(self) -> int:
         """How many responses are stored."""
 
@@ -117,6 +128,7 @@ class MemoryStore:
         self.max_items = max_items
         self._records: dict[str, OrderedDict[str, str]] = {kind: OrderedDict() for kind in KINDS}
         self._values: dict[str, str] = {}
+        self._lists: dict[str, collections.deque[str]] = {}
         self._lock = threading.Lock()
 
     def put(self, key: str, record: Record, *, kind: str = RESPONSES) -> None:
@@ -182,6 +194,25 @@ class MemoryStore:
             value = int(json.loads(self._values.get(name, "0"))) + amount
             self._values[name] = str(value)
             return value
+
+    def push(self, name: str, value: Any, *, keep: int) -> None:
+        """Add ``value`` as the newest of the named list, keeping the ``keep`` newest."""
+        with self._lock:
+            values = self._lists.setdefault(name, collections.deque())
+            values.append(json.dumps(value, ensure_ascii=False))
+            while len(values) > keep:
+                values.popleft()
+
+    def newest(self, name: str, count: int) -> list[Any]:
+        """Up to ``count`` of the named list's newest values, oldest first."""
+        with self._lock:
+            texts = list(self._lists.get(name, ()))[-count:] if count > 0 else []
+        return [json.loads(text) for text in texts]
+
+    def drop_list(self, name: str) -> None:
+        """Forget the named list."""
+        with self._lock:
+            self._lists.pop(name, None)
 
     def __len__(self) -> int:
         return len(self._records[RESPONSES])
