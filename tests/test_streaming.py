@@ -130,3 +130,47 @@ def test_client_disconnect_mid_stream_costs_nothing(caplog):
         )
         assert reply.status_code == 200
         assert wait_until(lambda: "client disconnected from stream" in caplog.text, 10)
+
+
+def _raw_stream_request(body: bytes, extra: str = "", version: str = "1.1") -> bytes:
+    return (
+        f"POST /v1/responses HTTP/{version}\r\nHost: x\r\nAuthorization: sk-a\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n{extra}\r\n"
+    ).encode() + body
+
+
+def _read_until(conn: socket.socket, end: bytes) -> bytes:
+    buffer = b""
+    while end not in buffer:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        buffer += chunk
+    return buffer
+
+
+def test_a_streamed_reply_keeps_its_connection_for_the_next_request():
+    """Chunked encoding marks the end of a stream: the client's next request reuses the connection."""
+    with LiveServer(create_app(log_requests=False)) as server:
+        body = json.dumps({**REQUEST, "stream": True}).encode()
+        with socket.create_connection((server.host, server.port), timeout=5) as conn:
+            for _ in range(2):
+                conn.sendall(_raw_stream_request(body))
+                streamed = _read_until(conn, b"\r\n0\r\n\r\n")
+                head = streamed.partition(b"\r\n\r\n")[0].lower()
+                assert b"transfer-encoding: chunked" in head and b"connection: close" not in head, head
+                assert b"response.completed" in streamed
+            plain = json.dumps(REQUEST).encode()
+            conn.sendall(_raw_stream_request(plain))
+            assert _read_until(conn, b"\r\n\r\n").startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_streamed_reply_closes_when_the_client_asks_or_speaks_http_1_0():
+    with LiveServer(create_app(log_requests=False)) as server:
+        body = json.dumps({**REQUEST, "stream": True}).encode()
+        for request in (_raw_stream_request(body, "Connection: close\r\n"), _raw_stream_request(body, version="1.0")):
+            with socket.create_connection((server.host, server.port), timeout=5) as conn:
+                conn.sendall(request)
+                streamed = _read_until(conn, b"\x00")  # to the end: the server closes
+                assert b"connection: close" in streamed.partition(b"\r\n\r\n")[0].lower()
+                assert b"response.completed" in streamed

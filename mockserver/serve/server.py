@@ -91,13 +91,58 @@ def create_server(
     else:
         server = waitress_server(app, host=host, port=port, **options)
     config = getattr(app, "config", {}).get("MOCK")
-    if config is not None:
-        server.channel_class = envelope_channel(config.profile)
+    server.channel_class = mock_channel(config.profile if config is not None else None)
     return server
 
 
-def envelope_channel(profile: str) -> type:
-    """waitress's connection class, answering its own HTTP-level errors in the profile's envelope.
+def mock_channel(profile: str | None) -> type:
+    """waitress's connection class, keeping streamed replies' connections open.
+
+    With a ``profile`` it also answers waitress's own HTTP-level errors in
+    the profile's envelope (``envelope_error_task``).
+    """
+    from waitress.channel import HTTPChannel
+
+    attributes: dict[str, Any] = {"task_class": keep_alive_task()}
+    if profile is not None:
+        attributes["error_task_class"] = envelope_error_task(profile)
+    return type("MockChannel", (HTTPChannel,), attributes)
+
+
+def keep_alive_task() -> type:
+    """waitress's WSGI task, without its ``Connection: close`` on every chunked reply.
+
+    waitress closes an HTTP/1.1 connection after any reply without a
+    Content-Length, though chunked encoding marks where the body ends. Every
+    streamed reply then cost the client a new connection: the openai SDK's
+    pool reconnected for each stream, and the time to the first event nearly
+    doubled. A reply the app breaks off (a client that left, an injected
+    ``drop-after``) still closes: waitress sets ``close_on_finish`` when the
+    app raises after the headers went out, and that comes after this.
+    """
+    from waitress.task import WSGITask
+
+    class KeepAliveTask(WSGITask):
+        def build_response_header(self) -> bytes:
+            closing_anyway = self.close_on_finish or _asks_to_close(self.request.headers, self.response_headers)
+            header: bytes = super().build_response_header()
+            if self.chunked_response and self.version == "1.1" and not closing_anyway:
+                self.close_on_finish = False
+                header = header.replace(b"\r\nConnection: close\r\n", b"\r\n", 1)
+            return header
+
+    return KeepAliveTask
+
+
+def _asks_to_close(request_headers: dict[str, str], response_headers: list[tuple[str, str]]) -> bool:
+    """Whether the client or the app asked to close the connection (or named it at all: theirs to decide)."""
+    if request_headers.get("CONNECTION", "").lower() == "close":
+        return True
+    return any(name.lower() == "connection" for name, _ in response_headers)
+
+
+def envelope_error_task(profile: str) -> type:
+    """waitress's error task, answering its own HTTP-level errors in the profile's envelope.
 
     waitress rejects some requests before the app sees them: malformed HTTP
     (bad chunked encoding, a bad request line) with 400, a body past its own
@@ -105,7 +150,6 @@ def envelope_channel(profile: str) -> type:
     text; clients of the mock parse every error as ``{"error": {...}}``, so
     these get the envelope too (waitress's status is kept).
     """
-    from waitress.channel import HTTPChannel
     from waitress.task import ErrorTask
 
     from schemas.behaviour import behaviour
@@ -127,7 +171,7 @@ def envelope_channel(profile: str) -> type:
             self.content_length = len(data)
             self.write(data)
 
-    return type("EnvelopeChannel", (HTTPChannel,), {"error_task_class": EnvelopeErrorTask})
+    return EnvelopeErrorTask
 
 
 def proxy_line(config: MockConfig) -> str:
