@@ -117,3 +117,24 @@ def test_the_timing_log_notes_what_it_noted_before(client) -> None:
     assert list(timed(blocks, lambda events, ending: noted.append(events))) == blocks
     expected = [seen for seen in map(_noted_slowly, blocks) if seen is not None]
     assert [(event["type"], event["sequence_number"]) for event in noted[0]] == expected
+
+
+def test_a_streamed_create_reads_the_server_seed_once(monkeypatch) -> None:
+    """The seed the reply's text was cut with also paces its events: one store read, not one per use."""
+    from mockserver import create_app
+    from mockserver.state.store import SEED_VALUE
+
+    app = create_app(log_requests=False, jitter=0.001)
+    store = app.extensions["mock"].store
+    reads: list[str] = []
+    get_value = store.get_value
+
+    def counted(name, *args, **kwargs):
+        reads.append(name)
+        return get_value(name, *args, **kwargs)
+
+    monkeypatch.setattr(store, "get_value", counted)
+    body = {"model": "qwen3.6-plus", "input": "你好", "stream": True}
+    sent = app.test_client().post("/v1/responses", json=body, headers={"Authorization": "Bearer sk-a"}).get_data()
+    assert b"response.completed" in sent
+    assert reads.count(SEED_VALUE) == 1

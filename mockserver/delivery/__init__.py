@@ -70,7 +70,7 @@ def _deliver_response(reply: ResponseReply, faults: Faults, state: MockState, ow
         fail = functools.partial(_failed, message, reply.behaviour)
         events, final = injected.cut_events(final, list(events), faults, fail, reply.behaviour.failed_response_code)
     _store(reply, final, state, owner, events=events if cut else None)
-    return deliver_events(events, state, label=final["id"], faults=faults, pacing=reply.pacing)
+    return deliver_events(events, state, label=final["id"], faults=faults, pacing=reply.pacing, seed=reply.chunk_seed)
 
 
 def deliver_events(
@@ -80,10 +80,18 @@ def deliver_events(
     label: str,
     faults: Faults | None = None,
     pacing: Pacing | None = None,
+    seed: int | None = None,
 ) -> Response:
-    """Send generated (or stored) events as SSE: ``--stream-delay``, the streaming physics, pings, wire faults."""
+    """Send generated (or stored) events as SSE: ``--stream-delay``, the streaming physics, pings, wire faults.
+
+    ``seed`` is the server seed the reply was made with (read once per
+    request, so its text and its pacing agree); else it is read now.
+    """
     chunks = event_chunks(
-        events, delay=state.config.stream_delay, pacing=pacing or state.config.pacing, seed=state.seed
+        events,
+        delay=state.config.stream_delay,
+        pacing=pacing or state.config.pacing,
+        seed=state.seed if seed is None else seed,
     )
     return _stream(200, {}, chunks, faults or NO_FAULTS, state, label=label)
 
