@@ -90,7 +90,23 @@ def create_app(
     app.register_blueprint(openapi_blueprint)
     app.register_blueprint(admin)
     _register_request_hooks(app, config)
+    app.extensions["mock_as_built"] = as_built(app)
     return app
+
+
+def as_built(app: Flask) -> tuple[Any, ...]:
+    """What ``app`` runs on a request: its hooks, its views and its ``wsgi_app`` (functions compare by identity).
+
+    ``create_app`` keeps it, so the server can tell the app it built from
+    one changed since (a hook or a route added, ``wsgi_app`` wrapped): code
+    the mock does not know, which may wait (``serve/quick.py``).
+    """
+    hooks = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
+    return (
+        tuple(tuple((scope, tuple(funcs)) for scope, funcs in sorted(kind.items(), key=str)) for kind in hooks),
+        tuple(sorted(app.view_functions.items(), key=lambda item: item[0])),
+        getattr(app.wsgi_app, "__func__", app.wsgi_app),  # Flask's own method, or what wraps it
+    )
 
 
 def build_state(config: MockConfig, store: Store | None, custom: Sequence[Source]) -> MockState:

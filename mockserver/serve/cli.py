@@ -96,7 +96,9 @@ def parser() -> argparse.ArgumentParser:
         default="summary",
         help="stream reasoning as OpenAI's summary events or DashScope's reasoning_text events",
     )
-    p.add_argument("--threads", type=int, default=8, help="worker threads")
+    p.add_argument(
+        "--threads", type=int, default=8, help="threads for requests that may wait (the rest run on the I/O thread)"
+    )
     p.add_argument("--quiet", action="store_true", help="no per-request log lines")
     p.add_argument(
         "--workers",

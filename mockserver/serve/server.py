@@ -6,6 +6,12 @@ after ``channel_timeout``), and it sends each chunk of a streamed body as
 soon as the app yields it (``send_bytes=1``), which server-sent events need.
 SIGTERM and Ctrl-C close the listening socket and return cleanly.
 
+Two changes to how waitress runs the app (``task_dispatcher``,
+``mock_channel``, ``keep_alive_task``): a request that cannot wait
+(``quick.py``) is run on the I/O thread that read it, with no thread handoff,
+which halves a request's CPU; and a streamed reply keeps its HTTP/1.1
+connection open, as its chunked encoding allows.
+
 ``create_server`` is the one place the waitress settings live: the command
 line and the multi-process server (``workers.py``) build their server with it.
 
@@ -35,6 +41,7 @@ from schemas.recording import public_url
 
 from ..config import MockConfig
 from ..http.admin_access import access_line
+from .quick import Quick, quick_requests
 
 log = logging.getLogger("mockserver")
 
@@ -86,27 +93,74 @@ def create_server(
         clear_untrusted_proxy_headers=True,
     )
     options.update(waitress_options)  # e.g. cleanup_interval, for tests that wait for channel_timeout
+    dispatcher = task_dispatcher(quick_requests(app))
+    dispatcher.set_thread_count(options["threads"])
+    # ``_dispatcher``: waitress's own way to give its servers a dispatcher (it calls it a test shim).
     if sockets is not None:
-        server = waitress_server(app, sockets=list(sockets), **options)
+        server = waitress_server(app, sockets=list(sockets), _dispatcher=dispatcher, **options)
     else:
-        server = waitress_server(app, host=host, port=port, **options)
+        server = waitress_server(app, host=host, port=port, _dispatcher=dispatcher, **options)
     config = getattr(app, "config", {}).get("MOCK")
     server.channel_class = mock_channel(config.profile if config is not None else None)
     return server
 
 
-def mock_channel(profile: str | None) -> type:
-    """waitress's connection class, keeping streamed replies' connections open.
+def task_dispatcher(quick: Quick | None) -> Any:
+    """waitress's task threads, leaving the requests ``quick`` names to the I/O thread (``quick.py``).
 
-    With a ``profile`` it also answers waitress's own HTTP-level errors in
-    the profile's envelope (``envelope_error_task``).
+    waitress's channel asks for a task thread from its I/O thread, with a
+    lock held; a quick request is only marked here, and the channel serves
+    it once that read is done (``mock_channel``).
+    """
+    from waitress.task import ThreadedTaskDispatcher
+
+    class QuickDispatcher(ThreadedTaskDispatcher):
+        def add_task(self, channel: Any) -> None:
+            if quick is not None and quick(channel.requests[0]):
+                channel.inline_ready = True
+            else:
+                super().add_task(channel)
+
+    return QuickDispatcher()
+
+
+def mock_channel(profile: str | None) -> type:
+    """waitress's connection class: quick requests served on the I/O thread, streamed replies' connections kept open.
+
+    A request ``task_dispatcher`` marked quick is served right after the
+    read that completed it, on the I/O thread. There a write never waits for
+    the buffer to drain below waitress's high-water mark, as a task thread's
+    does: the thread that would drain it is this one, so the buffer grows
+    instead (waitress keeps what is past ``outbuf_overflow`` in a file). With
+    a ``profile`` it also answers waitress's own HTTP-level errors in the
+    profile's envelope (``envelope_error_task``).
     """
     from waitress.channel import HTTPChannel
 
-    attributes: dict[str, Any] = {"task_class": keep_alive_task()}
+    class MockChannel(HTTPChannel):
+        task_class = keep_alive_task()
+        #: A quick request has been read and waits to be served on the I/O thread.
+        inline_ready = False
+        #: This channel's request is being served on the I/O thread.
+        serving_inline = False
+
+        def handle_read(self) -> None:
+            super().handle_read()
+            while self.inline_ready:  # serving one may mark the next, pipelined behind it
+                self.inline_ready = False
+                self.serving_inline = True
+                try:
+                    self.service()
+                finally:
+                    self.serving_inline = False
+
+        def _flush_outbufs_below_high_watermark(self) -> None:
+            if not self.serving_inline:
+                super()._flush_outbufs_below_high_watermark()
+
     if profile is not None:
-        attributes["error_task_class"] = envelope_error_task(profile)
-    return type("MockChannel", (HTTPChannel,), attributes)
+        MockChannel.error_task_class = envelope_error_task(profile)
+    return MockChannel
 
 
 def keep_alive_task() -> type:
