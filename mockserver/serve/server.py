@@ -164,7 +164,7 @@ def mock_channel(profile: str | None) -> type:
 
 
 def keep_alive_task() -> type:
-    """waitress's WSGI task, without its ``Connection: close`` on every chunked reply.
+    """waitress's WSGI task, without its ``Connection: close`` on every chunked reply, the header sent with the body.
 
     waitress closes an HTTP/1.1 connection after any reply without a
     Content-Length, though chunked encoding marks where the body ends. Every
@@ -177,6 +177,23 @@ def keep_alive_task() -> type:
     from waitress.task import WSGITask
 
     class KeepAliveTask(WSGITask):
+        def write(self, data: bytes) -> None:
+            """The header and the first chunk in one write: waitress sends them apart, two packets for one reply."""
+            if self.wrote_header or not data or not self.complete:
+                super().write(data)
+                return
+            header = self.build_response_header()
+            self.wrote_header = True
+            if not self.has_body or (self.content_length is not None and len(data) > self.content_length):
+                self.channel.write_soon(header)  # no body, or more than it said: waitress's own way
+                super().write(data)
+                return
+            if self.chunked_response:
+                data = b"%X\r\n%s\r\n" % (len(data), data)
+            elif self.content_length is not None:
+                self.content_bytes_written += len(data)
+            self.channel.write_soon(header + data)
+
         def build_response_header(self) -> bytes:
             closing_anyway = self.close_on_finish or _asks_to_close(self.request.headers, self.response_headers)
             header: bytes = super().build_response_header()
