@@ -38,6 +38,7 @@ that turns ``None`` into that kind's "not found" error
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator
 
@@ -51,6 +52,12 @@ SEPARATOR = ":"
 def owner_of(spec: KeySpec) -> str:
     """The owner of what ``spec``'s caller stores: its ``project``'s digest when it names one, else its key's."""
     kind, name = ("project", spec.project) if spec.project else ("key", spec.key)
+    return _owner_digest(kind, name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _owner_digest(kind: str, name: str) -> str:
+    """The digest, worked out once per key or project (every request asks it, with the same few keys)."""
     return hashlib.sha256(f"mockserver-owner\0{kind}\0{name}".encode()).hexdigest()[:32]
 
 
