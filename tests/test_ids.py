@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from mockserver.reply.ids import RANDOM, new_id, random_hex, random_uuid
+from mockserver.reply.ids import RANDOM, new_id, random_hex, random_uuid, uuid4_text
 
 
 def test_ids_have_the_profile_style():
@@ -38,3 +41,8 @@ def test_a_forked_worker_draws_bytes_of_its_own():
     os.close(read_end)
     os.waitpid(pid, 0)
     assert child and child != random_hex(16)
+
+
+@given(st.binary(min_size=16, max_size=16))
+def test_uuid4_text_is_what_uuid_writes(raw):
+    assert uuid4_text(raw) == str(uuid.UUID(bytes=raw, version=4))

@@ -65,11 +65,20 @@ def random_uuid() -> uuid.UUID:
     return uuid.UUID(bytes=RANDOM.take(16), version=4)
 
 
+def uuid4_text(raw: bytes) -> str:
+    """``str(uuid.UUID(bytes=raw, version=4))`` without the UUID object (a create makes four ids or more)."""
+    octets = bytearray(raw)
+    octets[6] = (octets[6] & 0x0F) | 0x40  # version 4
+    octets[8] = (octets[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    digits = octets.hex()
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
 def new_id(prefix: str, style: str = "uuid") -> str:
     """A new id with the profile's ``prefix`` (``resp_``, ``msg_``, ...) in the profile's ``style``."""
     if style == "hex":
         return prefix + random_hex(25)
-    return f"{prefix}{random_uuid()}"
+    return prefix + uuid4_text(RANDOM.take(16))
 
 
 @dataclass(frozen=True)
