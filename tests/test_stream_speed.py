@@ -138,3 +138,46 @@ def test_a_streamed_create_reads_the_server_seed_once(monkeypatch) -> None:
     sent = app.test_client().post("/v1/responses", json=body, headers={"Authorization": "Bearer sk-a"}).get_data()
     assert b"response.completed" in sent
     assert reads.count(SEED_VALUE) == 1
+
+
+def test_a_streamed_requests_entry_is_kept_once_its_first_event_is_out() -> None:
+    """The recent-requests entry of a stream is a store write: not before the first event, but never lost."""
+    from mockserver.http.app import after_first_chunk
+
+    calls: list[str] = []
+    chunks = after_first_chunk(iter([b"a", b"b"]), lambda: calls.append("kept"))
+    assert next(chunks) == b"a" and calls == []  # the first chunk goes out first
+    assert next(chunks) == b"b" and calls == ["kept"]
+    assert list(chunks) == [] and calls == ["kept"]
+
+    closed: list[str] = []
+
+    def source():
+        try:
+            yield b"first"
+            yield b"second"
+        finally:
+            closed.append("closed")
+
+    unread = after_first_chunk(source(), lambda: calls.append("kept unread"))
+    next(unread)
+    unread.close()  # the client left before asking for more
+    assert calls[-1] == "kept unread" and closed == ["closed"]
+    never_started = after_first_chunk(iter([]), lambda: calls.append("kept empty"))
+    assert list(never_started) == [] and calls[-1] == "kept empty"
+
+
+def test_a_store_that_fails_to_keep_the_entry_does_not_cut_the_stream(caplog, monkeypatch) -> None:
+    from mockserver import create_app
+
+    app = create_app(log_requests=False)
+    state = app.extensions["mock"]
+
+    def broken(entry):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(state, "remember", broken)
+    body = {"model": "qwen3.6-plus", "input": "你好", "stream": True}
+    sent = app.test_client().post("/v1/responses", json=body, headers={"Authorization": "Bearer sk-a"}).get_data()
+    assert sent.rstrip().endswith(b"[DONE]") or b"response.completed" in sent
+    assert "could not keep POST /v1/responses in the recent requests: disk full" in caplog.text

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from flask import Flask, Response
@@ -185,7 +185,11 @@ def _register_request_hooks(app: Flask, config: MockConfig) -> None:
         masker = secrets_masker(request, (key_from_header(request.headers.get("Authorization")), config.admin_key))
         if not is_admin_path(request.path):  # the admin's own calls would crowd out the API's
             entry = recent_entry(request, response, elapsed_ms)
-            state.remember(entry if masker is None else masker.value(entry))
+            remember = functools.partial(remember_quietly, state, entry if masker is None else masker.value(entry))
+            if response.is_streamed:  # kept once the first event is out: a store write not in its way
+                response.response = after_first_chunk(response.response, remember)
+            else:
+                remember()
         if response.is_streamed and request.response_id is not None:  # its events' timing, for the inspector
             where = record_key(request.response_owner, request.response_id)
             response.response = timed(response.response, functools.partial(keep_timing, state.store, where))
@@ -193,6 +197,32 @@ def _register_request_hooks(app: Flask, config: MockConfig) -> None:
             line = log_line(request, response, elapsed_ms)
             log.info(line if masker is None else masker.text(line))
         return response
+
+
+def remember_quietly(state: MockState, entry: dict[str, Any]) -> None:
+    """Keep ``entry`` in the recent requests; a store that fails here is logged, never the client's problem."""
+    try:
+        state.remember(entry)
+    except Exception as exc:
+        log.warning("could not keep %s %s in the recent requests: %s", entry["method"], entry["path"], exc)
+
+
+def after_first_chunk(chunks: Iterable[bytes], then: Callable[[], None]) -> Iterator[bytes]:
+    """``chunks`` unchanged; ``then()`` once the first has been sent (or, with none sent, when they end)."""
+    done = False
+    source = iter(chunks)
+    try:
+        for chunk in source:
+            yield chunk
+            if not done:  # the server asks for the next chunk once this one is written
+                done = True
+                then()
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+        if not done:
+            then()
 
 
 def log_line(request: MockRequest, response: Response, elapsed_ms: float) -> str:
