@@ -284,6 +284,22 @@ def test_unknown_parameters_are_ignored_by_the_gateway_and_rejected_by_openai(ca
     assert reply.status_code == spec.status and reply.get_json()["error"]["param"] == "temprature"
 
 
+def test_ignored_parameters_are_said_once_per_set_not_on_every_request(caplog):
+    """A client sends its ignored parameters with every request: the hint is logged once, each request's line always."""
+    client = create_app(profile="gateway").test_client()
+    bodies = [DOCUMENTED, DOCUMENTED, {**DOCUMENTED, "temprature": 0.5}, DOCUMENTED]
+    with caplog.at_level("INFO", logger="mockserver"):
+        for body in bodies:
+            assert client.post("/v1/responses", json=body, headers={"Authorization": "sk-a"}).status_code == 200
+        client.post("/__mock__/reset")
+        client.post("/v1/responses", json=DOCUMENTED, headers={"Authorization": "sk-a"})
+    said = [r.getMessage() for r in caplog.records]
+    ignored = [line.split(": ", 1)[1] for line in said if line.startswith("parameters ignored")]
+    assert ignored == ["max_tokens", "max_tokens, temprature", "max_tokens"]  # after the reset, once again
+    assert sum(line.startswith("max_tokens=1024 ignored") for line in said) == 3
+    assert sum(line.startswith("POST /v1/responses 200") for line in said) == 5
+
+
 def test_oversized_body_is_413_in_the_envelope():
     client = create_app(max_body_bytes=2048).test_client()
     reply = client.post(

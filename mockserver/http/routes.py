@@ -74,14 +74,8 @@ def create_response() -> Response:
     else:  # the upstream judges the request it is forwarded (http/forward.py)
         body, model = proxied_request(body, config)
     state.keys.authorize_model(key, model.id)
-    if config.log_requests and body.get("max_tokens") is not None and state.behaviour.fields["max_tokens"] == "ignored":
-        log.info("max_tokens=%s ignored: the gateway drops it (use max_output_tokens)", body["max_tokens"])
-    ignored = state.behaviour.ignored_in(body) if config.log_requests else []
-    if ignored:  # the upstream processes only the parameters it documents and ignores the rest
-        secrets = [key.key, config.admin_key, *(spec.key for spec in config.api_keys)]  # a name may be a pasted key
-        masker = SecretMasker(secrets, replacement="sk-***")
-        names = ", ".join(masker.text(clip(name)) for name in ignored)
-        log.info("parameters ignored (accepted, no effect): %s", names)
+    if config.log_requests:
+        note_ignored_parameters(state, key, body)
     faults = requested_faults(state, request.headers.get(faultspec.HEADER))
     asked = CreateRequest(body, model, owner, request.headers, request.received or b"")
     reply = first_answer(state.all_sources(), asked)
@@ -89,6 +83,25 @@ def create_response() -> Response:
         request.response_id, request.response_owner = reply.response["id"], owner
     state.keys.charge(key)  # only a request that got an answer costs quota
     return deliver(reply, faults, state, owner)
+
+
+def note_ignored_parameters(state: MockState, key: KeySpec, body: dict[str, Any]) -> None:
+    """Log the parameters of ``body`` that have no effect: once per set of them, not on every request that repeats it.
+
+    The upstream processes only the parameters it documents and ignores the
+    rest; a client that sends one sends it with every request, and the same
+    two lines on each would bury the request lines.
+    """
+    ignored = state.behaviour.ignored_in(body)
+    if not ignored or not state.first_notice(("ignored", *ignored)):
+        return
+    if body.get("max_tokens") is not None and state.behaviour.fields["max_tokens"] == "ignored":
+        log.info("max_tokens=%s ignored: the gateway drops it (use max_output_tokens)", body["max_tokens"])
+    config = state.config
+    secrets = [key.key, config.admin_key, *(spec.key for spec in config.api_keys)]  # a name may be a pasted key
+    masker = SecretMasker(secrets, replacement="sk-***")
+    names = ", ".join(masker.text(clip(name)) for name in ignored)
+    log.info("parameters ignored (accepted, no effect): %s", names)
 
 
 def requested_faults(state: MockState, header: str | None) -> faultspec.Faults:

@@ -88,6 +88,8 @@ class MockState:
     rng: random.Random = field(default_factory=random.Random)
     #: With ``--proxy-to``: the verdicts on proxied replies (``upstream/verdicts.py``).
     verdicts: Verdicts | None = None
+    #: What log lines said once have said (``first_notice``).
+    notices: set[tuple[str, ...]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.recent = RecentRequests(self.store)
@@ -115,16 +117,32 @@ class MockState:
         """Keep one entry of ``/__mock__/requests``."""
         self.recent.add(entry)
 
+    def first_notice(self, notice: tuple[str, ...]) -> bool:
+        """Whether ``notice`` is said for the first time (then noted): a hint each later request would only repeat.
+
+        Past ``NOTICE_LIMIT`` different ones, each is said every time rather than kept.
+        """
+        if notice in self.notices:
+            return False
+        if len(self.notices) < NOTICE_LIMIT:
+            self.notices.add(notice)
+        return True
+
     def reset(self) -> None:
-        """Forget stored responses, key usage, scenario and fault counts and recent requests; restore the seed."""
+        """Forget stored responses, key usage, fault and scenario counts, recent requests, notices; restore the seed."""
         self.store.clear()
         self.keys.reset()
         forget_fault_counts(self.store)
         for source in self.all_sources():
             source.reset()
         self.recent.clear()
+        self.notices.clear()
         with self.lock:
             self.seed = self.config.seed
+
+
+#: The most different notices a state keeps (``MockState.first_notice``).
+NOTICE_LIMIT = 1024
 
 
 def mock_state() -> MockState:
