@@ -111,13 +111,16 @@ def task_dispatcher(quick: Quick | None) -> Any:
 
     waitress's channel asks for a task thread from its I/O thread, with a
     lock held; a quick request is only marked here, and the channel serves
-    it once that read is done (``mock_channel``).
+    it once that read is done (``mock_channel``). A channel also asks when
+    it has finished a request and another is pipelined behind it: on a task
+    thread, that one goes to a task thread too, quick or not (the I/O thread
+    would not look for it until the client sent more).
     """
     from waitress.task import ThreadedTaskDispatcher
 
     class QuickDispatcher(ThreadedTaskDispatcher):
         def add_task(self, channel: Any) -> None:
-            if quick is not None and quick(channel.requests[0]):
+            if quick is not None and channel.on_io_thread and quick(channel.requests[0]):
                 channel.inline_ready = True
             else:
                 super().add_task(channel)
@@ -140,20 +143,26 @@ def mock_channel(profile: str | None) -> type:
 
     class MockChannel(HTTPChannel):
         task_class = keep_alive_task()
+        #: The I/O thread is reading from this channel or serving its request.
+        on_io_thread = False
         #: A quick request has been read and waits to be served on the I/O thread.
         inline_ready = False
         #: This channel's request is being served on the I/O thread.
         serving_inline = False
 
         def handle_read(self) -> None:
-            super().handle_read()
-            while self.inline_ready:  # serving one may mark the next, pipelined behind it
-                self.inline_ready = False
-                self.serving_inline = True
-                try:
-                    self.service()
-                finally:
-                    self.serving_inline = False
+            self.on_io_thread = True
+            try:
+                super().handle_read()
+                while self.inline_ready:  # serving one may mark the next, pipelined behind it
+                    self.inline_ready = False
+                    self.serving_inline = True
+                    try:
+                        self.service()
+                    finally:
+                        self.serving_inline = False
+            finally:
+                self.on_io_thread = False
 
         def _flush_outbufs_below_high_watermark(self) -> None:
             if not self.serving_inline:
