@@ -10,18 +10,21 @@ requests/s, two workers 1,638 -> 2,442, in one run; bench/README.md, "Fourth
 round").
 
 A request that waits there would hold up every other connection of its
-worker, so only requests that cannot wait are run there: the app is as
-``create_app`` built it (no hook, route or middleware added since, whose
-code the mock cannot judge), it answers from the generator alone (no
-scenario, recording, proxy or source of your own, each of which may wait or
-call out), streams are not paced
-(``--stream-delay``, ``--ttft``, ``--tokens-per-second``), no fault is set
-for every request (``--fault``) and the request asks for none
-(``X-Mock-Fault``: a fault's latency and first-byte wait sleep), and the
-store answers without the network (memory or SQLite; a Redis round trip
-would hold the thread). Every other request goes to the task threads, as
-before. What waitress checks before either (size limits, timeouts, malformed
-HTTP) is the same for both.
+worker, so only requests that cannot wait are run there:
+
+- the app is as ``create_app`` built it (no hook, route or middleware added
+  since, when the server is made: code the mock cannot judge);
+- it answers from the generator alone (no scenario, recording, proxy or
+  source of your own, each of which may wait or call out);
+- streams are not paced (``--stream-delay``, ``--ttft``, ``--tokens-per-second``);
+- no fault is set for every request (``--fault``) and the request asks for
+  none (``X-Mock-Fault``: a fault's latency and first-byte wait sleep);
+- the store answers without the network (memory or SQLite; a Redis round
+  trip would hold the thread).
+
+Every other request goes to the task threads, as before. What waitress
+checks before either (size limits, timeouts, malformed HTTP) is the same
+for both.
 """
 
 from __future__ import annotations
