@@ -136,9 +136,9 @@ def test_a_long_stream_to_a_client_that_does_not_read_holds_up_no_one():
 
 def test_pipelined_requests_are_answered_in_order_on_either_thread():
     """Requests sent back to back on one connection: quick ones on the I/O thread, a faulted one on a task thread."""
-    body = json.dumps(REQUEST)
 
-    def request(extra: str = "") -> bytes:
+    def request(number: int, extra: str = "") -> bytes:
+        body = json.dumps({**REQUEST, "metadata": {"n": str(number)}})  # echoed in the reply: which one it answers
         return (
             "POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-quick\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n{body}"
@@ -146,12 +146,12 @@ def test_pipelined_requests_are_answered_in_order_on_either_thread():
 
     app = create_app(log_requests=False)
     with LiveServer(app, threads=2) as server, socket.create_connection((server.host, server.port), timeout=10) as conn:
-        faulted, last = request("X-Mock-Fault: latency=0.01\r\n"), request("Connection: close\r\n")
-        conn.sendall(request() + faulted + request() + last)
+        faulted, last = request(1, "X-Mock-Fault: latency=0.01\r\n"), request(3, "Connection: close\r\n")
+        conn.sendall(request(0) + faulted + request(2) + last)
         received = b""
         while chunk := conn.recv(65536):  # the last request asked to close: the server closes after its reply
             received += chunk
     replies = received.split(b"HTTP/1.1 ")[1:]
     assert len(replies) == 4 and all(reply.startswith(b"200 OK") for reply in replies)
-    ids = [json.loads(reply.split(b"\r\n\r\n", 1)[1])["id"] for reply in replies]
-    assert len(set(ids)) == 4
+    answered = [json.loads(reply.split(b"\r\n\r\n", 1)[1])["metadata"]["n"] for reply in replies]
+    assert answered == ["0", "1", "2", "3"]

@@ -143,12 +143,11 @@ def mock_channel(profile: str | None) -> type:
 
     class MockChannel(HTTPChannel):
         task_class = keep_alive_task()
-        #: The I/O thread is reading from this channel or serving its request.
+        #: The I/O thread is reading from this channel or serving its request. (It never reads a
+        #: channel whose request a task thread has: waitress reads no more while one is pending.)
         on_io_thread = False
         #: A quick request has been read and waits to be served on the I/O thread.
         inline_ready = False
-        #: This channel's request is being served on the I/O thread.
-        serving_inline = False
 
         def handle_read(self) -> None:
             self.on_io_thread = True
@@ -156,16 +155,12 @@ def mock_channel(profile: str | None) -> type:
                 super().handle_read()
                 while self.inline_ready:  # serving one may mark the next, pipelined behind it
                     self.inline_ready = False
-                    self.serving_inline = True
-                    try:
-                        self.service()
-                    finally:
-                        self.serving_inline = False
+                    self.service()
             finally:
                 self.on_io_thread = False
 
         def _flush_outbufs_below_high_watermark(self) -> None:
-            if not self.serving_inline:
+            if not self.on_io_thread:
                 super()._flush_outbufs_below_high_watermark()
 
     if profile is not None:
