@@ -154,19 +154,23 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
 _prefixes = itertools.count()
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+@pytest.fixture(params=["memory", "lmdb", "sqlite", "redis"])
 def store_url(request, tmp_path) -> str:
     """Each kind of store, empty."""
     if request.param == "memory":
         return "memory://"
+    if request.param == "lmdb":
+        return f"lmdb:///{tmp_path / 'store.lmdb'}"
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
     return f"{request.getfixturevalue('redis_url')}?prefix=t{next(_prefixes)}"
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["lmdb", "sqlite", "redis"])
 def shared_url(request, tmp_path) -> str:
     """A store two apps can share, as worker processes do."""
+    if request.param == "lmdb":
+        return f"lmdb:///{tmp_path / 'shared.lmdb'}"
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'shared.db'}"
     return f"{request.getfixturevalue('redis_url')}?prefix=apps{next(_prefixes)}"

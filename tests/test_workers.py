@@ -1,6 +1,6 @@
 """State across worker processes: the shared stores, and ``--workers N`` on a real port.
 
-Stores are checked alike (memory, SQLite, and Redis when redis-server is
+Stores are checked alike (memory, LMDB, SQLite, and Redis when redis-server is
 installed): order, oldest-first eviction, values and counters. Then two apps
 sharing one store see each other's responses, seed and resets; and a real
 server with 4 workers answers 200 creates from 4 threads, each retrievable
@@ -10,6 +10,7 @@ afterwards, with creates and retrievals served by different processes.
 from __future__ import annotations
 
 import json
+import os
 import re
 import select
 import socket
@@ -22,7 +23,8 @@ import pytest
 from bench.servers import children_of
 from mockserver import create_app
 from mockserver.serve.workers import can_spread_connections
-from mockserver.state.sqlite import SQLiteStore
+from mockserver.state.lmdb_store import LMDBStore
+from mockserver.state.sqlite import SQLiteStore, memory_dir
 from mockserver.state.store import MemoryStore, StoreURLError, open_store
 
 from .conftest import load_fixture
@@ -100,16 +102,89 @@ def test_records_come_back_as_copies(store_url):
     assert store.get("resp_1") == record(1)
 
 
-def test_store_urls_are_checked():
+def test_store_urls_are_checked(tmp_path):
     assert isinstance(open_store(None, 3), MemoryStore)
+    (tmp_path / "a-file").write_text("not a folder")
+    for url in (f"lmdb:///{tmp_path / 'a-file'}", f"sqlite:///{tmp_path / 'a-file' / 'x.db'}"):
+        with pytest.raises(StoreURLError, match="cannot open the store"):  # said once, without a traceback
+            open_store(url, 3)
     with pytest.raises(StoreURLError):
         open_store("postgres://x/y", 3)
     with pytest.raises(StoreURLError):
         open_store("sqlite://relative.db", 3)
-    temporary = open_store("sqlite:///:temp:", 3)
-    assert isinstance(temporary, SQLiteStore) and temporary.path.exists()
-    temporary.close_and_remove()
-    assert not temporary.path.parent.exists()
+    with pytest.raises(StoreURLError):
+        open_store("lmdb://relative", 3)
+    for url, kind in (("sqlite:///:temp:", SQLiteStore), ("lmdb:///:temp:", LMDBStore)):
+        temporary = open_store(url, 3)
+        assert isinstance(temporary, kind) and temporary.path.exists()
+        temporary.close_and_remove()
+        assert not temporary.path.parent.exists()
+
+
+def test_a_full_lmdb_map_drops_the_oldest_records_to_make_room(tmp_path):
+    """A temporary store's map is as large as its filesystem allowed: when it is full, the oldest records go
+    (as past the cap), the new one is kept, and a record larger than the whole map is an error."""
+    import lmdb
+
+    store = LMDBStore(tmp_path / "small.lmdb", 1000, owned_dir=tmp_path, map_size=512 * 1024)
+    for n in range(200):  # 200 records of 18 KB: seven times the map
+        store.put(f"resp_{n}", {"n": n, "text": "你好" * 3000})
+    kept = store.ids()
+    assert kept[-1] == "resp_199" and 5 < len(kept) < 30
+    assert kept == [f"resp_{n}" for n in range(200 - len(kept), 200)]  # the newest, in order
+    with pytest.raises(lmdb.MapFullError):
+        store.put("resp_huge", {"text": "x" * 2_000_000})
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads the map's resident size from /proc")
+def test_an_lmdb_store_does_not_keep_the_pages_it_has_read_resident(tmp_path):
+    """Reading every record of a store of 10 MiB maps every page of it; the process lets go of them as it goes."""
+    store = LMDBStore.temporary(1000)
+    try:
+        for n in range(600):
+            store.put(f"resp_{n}", {"n": n, "text": "你好" * 3000})
+        for key in store.ids():
+            assert store.get(key) is not None
+        data_file = os.path.realpath(store.path / "data.mdb")
+        assert os.stat(data_file).st_blocks * 512 > 10 * 2**20
+        assert resident_kib(data_file) < 2048
+    finally:
+        store.close_and_remove()
+
+
+def resident_kib(mapped_file: str) -> int:
+    """This process's resident KiB of its maps of ``mapped_file`` (``/proc/self/smaps``)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+            inside = line.endswith(" " + mapped_file)
+        elif inside and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total
+
+
+def test_an_lmdb_store_used_before_a_fork_serves_parent_and_child(tmp_path):
+    """LMDB refuses a second open of one file in a process, and a child inherits its parent's: the child
+    opens its own, and what each writes the other reads."""
+    store = open_store(f"lmdb:///{tmp_path / 'forked.lmdb'}", 10)
+    store.put("resp_parent", record(1))  # the parent's environment is open when it forks
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, never return into pytest
+        code = 1
+        try:
+            seen = store.get("resp_parent") == record(1)
+            store.put("resp_child", record(2))
+            code = 0 if seen else 3
+        finally:
+            os.write(write, str(code).encode())
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read) as reader:
+        reported = reader.read()
+    os.waitpid(pid, 0)
+    assert reported == "0"
+    assert store.ids() == ["resp_parent", "resp_child"]
 
 
 def test_concurrent_writers_lose_nothing(store_url):
@@ -273,9 +348,29 @@ def test_four_workers_sqlite_create_here_retrieve_there(tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_four_workers_default_temporary_store_is_removed(tmp_path):
-    before = set(Path("/tmp").glob("mockserver-store-*"))
-    run_workers([], tmp_path)
-    assert set(Path("/tmp").glob("mockserver-store-*")) <= before
+    """The temporary store the workers had open (found through their open files) is gone once they stop."""
+    with mock_process("--workers", "4", "--threads", "4") as server:
+        made, errors = hammer(server.base, 8, 2)
+        assert not errors and len(made) == 8
+        held = {store_folder(pid) for pid in children_of(server.pid)} - {None}
+        assert len(held) == 1, held  # one store, shared by every worker
+        assert server.stop() == 0
+    folder = held.pop()
+    assert folder is not None and folder.parent == Path(memory_dir() or "/tmp")
+    assert not folder.exists()
+
+
+def store_folder(pid: int) -> Path | None:
+    """The temporary store folder a process has a file of open (a link in ``/proc/PID/fd``), if any."""
+    for link in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = Path(os.readlink(link))
+        except OSError:
+            continue
+        for folder in target.parents:
+            if folder.name.startswith("mockserver-store-"):
+                return folder
+    return None
 
 
 @pytest.mark.slow

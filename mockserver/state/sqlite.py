@@ -95,7 +95,7 @@ class SQLiteStore:
         a file on disk served 930 requests/s, on ``/dev/shm`` 1,650, two
         memory stores that share nothing 1,380, in one run).
         """
-        directory = Path(tempfile.mkdtemp(prefix="mockserver-store-", dir=_memory_dir()))
+        directory = Path(tempfile.mkdtemp(prefix="mockserver-store-", dir=memory_dir()))
         return cls(directory / "store.db", max_items, owned_dir=directory)
 
     @property
@@ -293,7 +293,7 @@ def _patiently(work: Callable[[], T], timeout_ms: int) -> T:
         pause = min(pause * 2, LONGEST_PAUSE)
 
 
-def _memory_dir() -> str | None:
+def memory_dir() -> str | None:
     """``/dev/shm`` when it is a writable directory with room (``MEMORY_DIR_ROOM``), else None (the system's)."""
     try:
         stat = os.statvfs("/dev/shm")

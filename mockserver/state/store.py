@@ -9,8 +9,8 @@ what it holds); a conversation record ``{"conversation", "items"}``.
 ``update`` changes one record atomically (read, change, write in one step,
 also between worker processes), so a cancel or a conversation's new items
 are never lost to a concurrent writer. Every store keeps records as JSON text, so the in-memory
-store behaves exactly like the ones shared between processes (``sqlite.py``, ``redis_store.py``:
-SQLite, Redis): ``get`` returns a fresh copy, and a record that is not JSON
+store behaves exactly like the ones shared between processes (``lmdb_store.py``, ``sqlite.py``,
+``redis_store.py``: LMDB, SQLite, Redis): ``get`` returns a fresh copy, and a record that is not JSON
 fails in every test, not only with ``--workers``. JSON text also keeps a full
 store cheap: one string per record instead of hundreds of objects, so memory
 stays small and the garbage collector has nothing to walk (a store of 10,000
@@ -24,9 +24,11 @@ the store is.
 ``open_store(url, max_items)`` picks one from a URL:
 
 - ``memory://`` : this process only (``MemoryStore``), the default with one worker;
-- ``sqlite:///path/to/file.db`` (or ``sqlite:///:temp:``, a fresh temporary
-  file): every process on this machine that opens the same file shares it
-  (``sqlite.py``); the default with ``--workers N`` > 1 is a temporary file;
+- ``lmdb:///path/to/directory`` (or ``lmdb:///:temp:``, a fresh temporary
+  one): every process on this machine that opens the same directory shares
+  it (``lmdb_store.py``); the default with ``--workers N`` > 1 is a temporary one;
+- ``sqlite:///path/to/file.db`` (or ``sqlite:///:temp:``): the same, in one
+  SQLite file, which other tools can open (``sqlite.py``);
 - ``redis://host:port/db`` (``?prefix=NAME`` to share one Redis between mocks):
   every machine that reaches the Redis shares it (``redis_store.py``).
 """
@@ -248,18 +250,38 @@ def open_store(url: str | None, max_items: int) -> Store:
     if not url or url == "memory://":
         return MemoryStore(max_items)
     parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        path = unquote(parts.path)
-        if parts.netloc:
-            raise StoreURLError(f"{url!r}: a SQLite URL has three slashes and a path: sqlite:///path/to/file.db")
-        from .sqlite import SQLiteStore
-
-        if path in ("", "/", "/:temp:"):
-            return SQLiteStore.temporary(max_items)
-        return SQLiteStore(Path(path), max_items)
+    if parts.scheme in ("sqlite", "lmdb"):
+        return _local_store(url, parts.scheme, parts.netloc, unquote(parts.path), max_items)
     if parts.scheme in ("redis", "rediss", "unix"):
         from .redis_store import RedisStore
 
         prefix = parse_qs(parts.query).get("prefix", ["mockserver"])[0]
         return RedisStore(url, max_items, prefix=prefix)
-    raise StoreURLError(f"{url!r}: expected memory://, sqlite:///path.db or redis://host:port/db")
+    raise StoreURLError(f"{url!r}: expected memory://, lmdb:///path, sqlite:///path.db or redis://host:port/db")
+
+
+def _local_store(url: str, scheme: str, netloc: str, path: str, max_items: int) -> Store:
+    """A store in a file or directory on this machine (``:temp:``: a fresh temporary one), or
+    ``StoreURLError`` saying why it cannot be opened."""
+    if scheme == "sqlite":
+        import sqlite3
+
+        from .sqlite import SQLiteStore as kind
+
+        errors: tuple[type[Exception], ...] = (OSError, sqlite3.Error)
+        shape = "a SQLite URL has three slashes and a path: sqlite:///path/to/file.db"
+    else:
+        import lmdb
+
+        from .lmdb_store import LMDBStore as kind  # type: ignore[assignment]
+
+        errors = (OSError, lmdb.Error)
+        shape = "an LMDB URL has three slashes and a directory: lmdb:///path/to/store"
+    if netloc:
+        raise StoreURLError(f"{url!r}: {shape}")
+    try:
+        if path in ("", "/", "/:temp:"):
+            return kind.temporary(max_items)
+        return kind(Path(path), max_items)
+    except errors as exc:
+        raise StoreURLError(f"{url!r}: cannot open the store: {exc}") from None

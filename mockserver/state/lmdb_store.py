@@ -1,0 +1,450 @@
+"""Records in one LMDB environment (a memory-mapped B+tree): shared by every process on this machine that opens it.
+
+Why LMDB next to SQLite: what the workers share on every request (the
+seed's read, the reply's record, the recent-requests entry) cost them about
+90 µs a request through SQLite's WAL, most of it system calls (per request
+some 19 page reads, 22 page writes and 14 lock calls: every commit of one
+worker empties the other's page cache). LMDB reads through its memory map
+without a system call and takes its write lock as a process-shared mutex:
+the same three operations cost about 15 µs (measured: ``bench/README.md``).
+It is the default store of ``--workers N`` (a temporary one); SQLite stays
+for a store file a person keeps and opens with other tools.
+
+Layout: named databases in one environment (a directory)::
+
+    responses        seq (8 bytes, big-endian) -> id, NUL, record JSON   -- insertion order, oldest first
+    responses-ids    id -> seq                                           -- where a record is
+    conversations, conversations-ids                                     -- the same, for conversations
+    meta             b"cap" -> the most records of one kind (the last opener's, as with SQLite)
+    values           name -> JSON text                                   -- named values and counters
+    lists            name, NUL, seq -> JSON text                         -- named lists, newest last
+
+Records are keyed by their insertion number, not their id: a new record
+goes at the right edge of the tree and eviction takes the left edge, so a
+worker's memory map touches a few pages per write instead of one page of
+each of thousands of records (the pages a process has read count in its
+resident memory).
+
+Every call is one transaction. LMDB lets one writer in at a time (readers
+never wait); a write transaction holds that lock only for the few
+microseconds of its own calls, except ``update``, which also runs the
+caller's ``change`` inside it (that is what makes it atomic).
+
+Writes are not flushed to disk at each commit (``sync=False``): a named
+store survives the mock's crashes and restarts whole, and a crash of the
+machine may undo its last writes, as with SQLite's ``synchronous=NORMAL``.
+A temporary store (``--workers N``'s default), which nothing needs after
+the server, is written through the map itself (``writemap``: a put in half
+the time, no write system calls), and its map is sized to 90% of the room
+its filesystem has when it is made, so a store that outgrows it gets
+LMDB's "map full" error, not the fault a write past a full filesystem
+would be.
+
+LMDB allows one environment per file in a process, so the stores of one
+process that open the same directory share it (``_environment``), and a
+forked child opens its own (an environment does not survive a fork).
+
+Resident memory: every page of the map a process has read counts in its
+resident size until the process lets go of it, though the pages are the
+store file's, shared by every worker and held once by the system. Left
+alone, each worker's resident size grew by the whole file (measured: 42
+MiB of 89). So every ``RELEASE_EVERY`` calls a process drops its map's
+page-table entries (``madvise(MADV_DONTNEED)``, on Linux): nothing in the
+file changes, and the pages a later call reads are mapped again.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import struct
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..jsontext import dumps_compact
+from .sqlite import memory_dir
+from .store import CONVERSATIONS, RESPONSES, Change, Record, load_record
+
+#: The most a named store's file may grow to. Address space only: the
+#: file grows as pages are written (a full store of 10,000 replies is
+#: ~50 MiB), and a mapping this size costs nothing on a 64-bit system.
+MAP_SIZE = 64 << 30
+#: A temporary store's map: this share of its filesystem's room (``temporary``).
+TEMPORARY_SHARE = 0.9
+
+#: The named databases (``max_dbs``) and the records' two per kind.
+TABLES = {RESPONSES: (b"responses", b"responses-ids"), CONVERSATIONS: (b"conversations", b"conversations-ids")}
+_NAMES = (*(name for pair in TABLES.values() for name in pair), b"meta", b"values", b"lists")
+
+#: Readers at once, over every process and thread (LMDB's default of 126 is short of 64 workers × 8 threads).
+MAX_READERS = 1024
+
+#: A process lets go of the pages of the map it has read once every this many calls
+#: (a call reads a few pages: a MiB or two at most are held in between).
+RELEASE_EVERY = 32
+
+_SEQ = struct.Struct(">Q")
+_CAP = b"cap"
+
+
+class LMDBStore:
+    """Records in one LMDB environment (a directory), shared by every process that opens it."""
+
+    shared = True
+    #: A named list is trimmed to its newest values once every this many values added.
+    TRIM_EVERY = 64
+
+    def __init__(self, path: Path, max_items: int, *, owned_dir: Path | None = None, map_size: int = MAP_SIZE):
+        self.path = Path(path)
+        self.max_items = max_items
+        self._owned_dir = owned_dir  # a temporary directory this store made (removed by close_and_remove)
+        self._map_size = map_size  # kept here, so that a forked worker maps the file as its parent did
+        self._pid = os.getpid()
+        self.path.mkdir(parents=True, exist_ok=True)
+        env, dbs = self._open()
+        with env.begin(write=True) as txn:
+            txn.put(_CAP, _SEQ.pack(max_items), db=dbs[b"meta"])
+
+    @classmethod
+    def temporary(cls, max_items: int) -> LMDBStore:
+        """A store in a fresh temporary directory (in ``/dev/shm`` where there is room), removed by
+        ``close_and_remove``."""
+        directory = Path(tempfile.mkdtemp(prefix="mockserver-store-", dir=memory_dir()))
+        room = os.statvfs(directory)
+        map_size = min(MAP_SIZE, int(room.f_bavail * room.f_frsize * TEMPORARY_SHARE))
+        return cls(directory / "store.lmdb", max_items, owned_dir=directory, map_size=map_size)
+
+    @property
+    def url(self) -> str:
+        """The ``--store`` URL that opens this store again."""
+        return f"lmdb:///{self.path}"
+
+    def _open(self) -> tuple[Any, dict[bytes, Any]]:
+        """This process's environment for the directory and its named databases."""
+        opened = _environment(self.path, map_size=self._map_size, writemap=self._owned_dir is not None)
+        opened.calls += 1
+        if opened.calls % RELEASE_EVERY == 0:
+            _release_mapped_pages(opened)
+        return opened.env, opened.dbs
+
+    # --- records -------------------------------------------------------------------------------
+
+    def put(self, key: str, record: Record, *, kind: str = RESPONSES) -> None:
+        """Keep ``record`` under ``key`` (the newest of its kind), evicting the oldest past the cap.
+
+        A re-put moves the record to the newest end, as SQLite's replace does.
+        A store whose map is full (a temporary one as large as its filesystem
+        allowed) drops the oldest quarter of this kind to make room, as the
+        cap would have, until the record fits or none is left to drop.
+        """
+        import lmdb
+
+        value = key.encode() + b"\0" + dumps_compact(record)
+        while True:
+            try:
+                return self._put(key.encode(), value, kind)
+            except lmdb.MapFullError:
+                if not self._drop_oldest_quarter(kind):
+                    raise
+
+    def _drop_oldest_quarter(self, kind: str) -> bool:
+        """Evict the oldest quarter of a kind's records (at least one); whether there was any."""
+        env, dbs = self._open()
+        records, ids = (dbs[name] for name in TABLES[kind])
+        with env.begin(write=True) as txn:
+            count = txn.stat(records)["entries"]
+            if count:
+                _evict_oldest(txn, records, ids, max(1, count // 4))
+        return bool(count)
+
+    def _put(self, ident: bytes, value: bytes, kind: str) -> None:
+        env, dbs = self._open()
+        records, ids = (dbs[name] for name in TABLES[kind])
+        with env.begin(write=True) as txn:
+            old = txn.get(ident, db=ids)
+            if old is not None:
+                txn.delete(old, db=records)
+            cursor = txn.cursor(db=records)
+            seq = _SEQ.unpack(cursor.key())[0] + 1 if cursor.last() else 1
+            packed = _SEQ.pack(seq)
+            txn.put(packed, value, db=records, append=True)
+            txn.put(ident, packed, db=ids)
+            cap = _SEQ.unpack(txn.get(_CAP, db=dbs[b"meta"]))[0]
+            excess = txn.stat(records)["entries"] - cap
+            if excess > 0:
+                _evict_oldest(txn, records, ids, excess)
+
+    def get(self, key: str, *, kind: str = RESPONSES) -> Record | None:
+        """A fresh copy of the record, or None."""
+        env, dbs = self._open()
+        records, ids = (dbs[name] for name in TABLES[kind])
+        with env.begin() as txn:
+            seq = txn.get(key.encode(), db=ids)
+            value = None if seq is None else txn.get(seq, db=records)
+        return None if value is None else load_record(_record_text(value))
+
+    def update(self, key: str, change: Change, *, kind: str = RESPONSES) -> Record | None:
+        """Apply ``change`` in one write transaction; the record afterwards, or None when there is none.
+
+        The record keeps its place in the insertion order (as SQLite's ``UPDATE`` does).
+        """
+        env, dbs = self._open()
+        records, ids = (dbs[name] for name in TABLES[kind])
+        ident = key.encode()
+        with env.begin(write=True) as txn:  # an exception in ``change`` aborts it: the record stays as it was
+            seq = txn.get(ident, db=ids)
+            value = None if seq is None else txn.get(seq, db=records)
+            if value is None:
+                return None
+            changed = change(load_record(_record_text(value)))
+            if changed is None:
+                return load_record(_record_text(value))
+            txn.put(seq, ident + b"\0" + dumps_compact(changed), db=records)
+            return changed
+
+    def delete(self, key: str, *, kind: str = RESPONSES) -> bool:
+        """Forget a record; whether there was one."""
+        env, dbs = self._open()
+        records, ids = (dbs[name] for name in TABLES[kind])
+        ident = key.encode()
+        with env.begin(write=True) as txn:
+            seq = txn.get(ident, db=ids)
+            if seq is None:
+                return False
+            txn.delete(seq, db=records)
+            txn.delete(ident, db=ids)
+            return True
+
+    def ids(self, *, kind: str = RESPONSES) -> list[str]:
+        """Every stored id of a kind, oldest first."""
+        env, dbs = self._open()
+        records = dbs[TABLES[kind][0]]
+        with env.begin() as txn:
+            values = txn.cursor(db=records).iternext(keys=False)
+            return [bytes(value[: value.index(b"\0")]).decode() for value in values]
+
+    def clear(self) -> None:
+        """Forget every record of every kind (named values stay)."""
+        env, dbs = self._open()
+        with env.begin(write=True) as txn:
+            for pair in TABLES.values():
+                for name in pair:
+                    txn.drop(dbs[name], delete=False)
+
+    def __len__(self) -> int:
+        env, dbs = self._open()
+        with env.begin() as txn:
+            return int(txn.stat(dbs[TABLES[RESPONSES][0]])["entries"])
+
+    # --- named values and counters -------------------------------------------------------------
+
+    def get_value(self, name: str, default: Any = None) -> Any:
+        """A named JSON value, or ``default``."""
+        env, dbs = self._open()
+        with env.begin() as txn:
+            text = txn.get(name.encode(), db=dbs[b"values"])
+        return default if text is None else load_record(text)
+
+    def set_value(self, name: str, value: Any) -> None:
+        """Set a named JSON value."""
+        env, dbs = self._open()
+        with env.begin(write=True) as txn:
+            txn.put(name.encode(), dumps_compact(value), db=dbs[b"values"])
+
+    def incr(self, name: str, amount: int = 1) -> int:
+        """Add ``amount`` to a named counter and return the new count (the read and the write in one transaction)."""
+        env, dbs = self._open()
+        values = dbs[b"values"]
+        with env.begin(write=True) as txn:
+            text = txn.get(name.encode(), db=values)
+            count = (0 if text is None else int(load_record(text))) + amount
+            txn.put(name.encode(), str(count).encode(), db=values)
+        return count
+
+    # --- named lists ---------------------------------------------------------------------------
+
+    def push(self, name: str, value: Any, *, keep: int) -> None:
+        """Add ``value`` as the newest of the named list; every ``TRIM_EVERY``-th value, a trim to ``keep``.
+
+        Reading takes the ``keep`` newest, so values older than those may wait
+        for the next trim; they are never read back.
+        """
+        env, dbs = self._open()
+        lists = dbs[b"lists"]
+        prefix = name.encode() + b"\0"
+        with env.begin(write=True) as txn:
+            cursor = txn.cursor(db=lists)
+            newest = _newest_key(cursor, prefix)
+            seq = _SEQ.unpack(newest[len(prefix) :])[0] + 1 if newest is not None else 1
+            txn.put(prefix + _SEQ.pack(seq), dumps_compact(value), db=lists)
+            if seq % self.TRIM_EVERY == 0:
+                _drop_keys(txn, lists, prefix, below=prefix + _SEQ.pack(max(seq - max(keep, 1) + 1, 0)))
+
+    def newest(self, name: str, count: int) -> list[Any]:
+        """Up to ``count`` of the named list's newest values, oldest first."""
+        env, dbs = self._open()
+        prefix = name.encode() + b"\0"
+        found: list[bytes] = []
+        with env.begin() as txn:
+            cursor = txn.cursor(db=dbs[b"lists"])
+            if count > 0 and _newest_key(cursor, prefix) is not None:
+                for key, text in cursor.iterprev():
+                    if not key.startswith(prefix) or len(found) == count:
+                        break
+                    found.append(text)
+        return [load_record(text) for text in reversed(found)]
+
+    def drop_list(self, name: str) -> None:
+        """Forget the named list."""
+        env, dbs = self._open()
+        prefix = name.encode() + b"\0"
+        with env.begin(write=True) as txn:
+            _drop_keys(txn, dbs[b"lists"], prefix, below=None)
+
+    # --- the end -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close this process's environment for the directory (before a fork, and when the server stops).
+
+        Every store of this process on the directory shares it; the next call of any of them opens it again.
+        """
+        _forget_environment(self.path)
+
+    def close_and_remove(self) -> None:
+        """Delete the directory if this store made it as a temporary one (in the process that made it)."""
+        if self._owned_dir is not None and os.getpid() == self._pid:
+            _forget_environment(self.path)
+            shutil.rmtree(self._owned_dir, ignore_errors=True)
+
+
+def _record_text(value: bytes) -> bytes:
+    """The record's JSON from a ``responses`` value (``id``, NUL, JSON)."""
+    return value[value.index(b"\0") + 1 :]
+
+
+def _evict_oldest(txn: Any, records: Any, ids: Any, count: int) -> None:
+    cursor = txn.cursor(db=records)
+    cursor.first()
+    for _ in range(count):
+        value = cursor.value()
+        txn.delete(value[: value.index(b"\0")], db=ids)
+        if not cursor.delete():  # the cursor now stands on the next record
+            break
+
+
+def _newest_key(cursor: Any, prefix: bytes) -> bytes | None:
+    """Place ``cursor`` on the newest key starting with ``prefix`` and return it, or None when there is none."""
+    end = prefix[:-1] + b"\1"  # the first key after every ``prefix`` key (the prefix ends with NUL)
+    placed = cursor.prev() if cursor.set_range(end) else cursor.last()
+    if placed and cursor.key().startswith(prefix):
+        return bytes(cursor.key())
+    return None
+
+
+def _drop_keys(txn: Any, db: Any, prefix: bytes, *, below: bytes | None) -> None:
+    """Delete the keys starting with ``prefix`` (only those below ``below``, when given)."""
+    cursor = txn.cursor(db=db)
+    if not cursor.set_range(prefix):
+        return
+    while cursor.key().startswith(prefix) and (below is None or cursor.key() < below):
+        if not cursor.delete():
+            break
+
+
+# --- one environment per directory per process ------------------------------------------------
+
+
+@dataclass
+class _Opened:
+    """An environment open in this process, its named databases, and the calls made through it."""
+
+    env: Any
+    dbs: dict[bytes, Any]
+    data_file: str
+    calls: int = 0  # counted without a lock: a lost count only moves the next release
+    mapped: list[tuple[int, int]] | None = None  # the map's address ranges, found on the first release
+
+
+_ENVIRONMENTS: dict[tuple[str, int], _Opened] = {}
+_ENVIRONMENTS_LOCK = threading.Lock()
+
+
+def _environment(path: Path, *, map_size: int, writemap: bool) -> _Opened:
+    """This process's environment for ``path`` and its named databases, opened on first use.
+
+    LMDB must not open one file twice in a process, and an environment must
+    not be used across a fork: so one per directory and process id.
+    """
+    key = (str(path), os.getpid())
+    found = _ENVIRONMENTS.get(key)
+    if found is not None:
+        return found
+    import lmdb
+
+    with _ENVIRONMENTS_LOCK:
+        found = _ENVIRONMENTS.get(key)
+        if found is None:
+            for inherited in [other for other in _ENVIRONMENTS if other[0] == key[0]]:  # from before a fork
+                _ENVIRONMENTS.pop(inherited).env.close()  # py-lmdb refuses a second open of a path otherwise
+            env = lmdb.open(
+                str(path),
+                map_size=map_size,
+                max_dbs=len(_NAMES),
+                max_readers=MAX_READERS,
+                metasync=False,
+                sync=False,
+                writemap=writemap,
+            )
+            env.reader_check()  # reader slots left by a worker that was killed mid-read
+            with env.begin(write=True) as txn:
+                dbs = {name: env.open_db(name, txn=txn) for name in _NAMES}
+            found = _ENVIRONMENTS[key] = _Opened(env, dbs, os.path.realpath(path / "data.mdb"))
+    return found
+
+
+def _forget_environment(path: Path) -> None:
+    """Close this process's environment for ``path`` (its directory is about to go)."""
+    with _ENVIRONMENTS_LOCK:
+        found = _ENVIRONMENTS.pop((str(path), os.getpid()), None)
+    if found is not None:
+        found.env.close()
+
+
+#: ``madvise``'s advice to drop a range's page-table entries (Linux); the file's pages stay as they are.
+MADV_DONTNEED = 4
+
+
+def _release_mapped_pages(opened: _Opened) -> None:
+    """Drop this process's page-table entries for its map of the data file (Linux; elsewhere nothing)."""
+    if not sys.platform.startswith("linux"):
+        return
+    if opened.mapped is None:
+        opened.mapped = _mapped_ranges(opened.data_file)
+    for start, end in opened.mapped:
+        _libc().madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), MADV_DONTNEED)
+
+
+def _mapped_ranges(data_file: str) -> list[tuple[int, int]]:
+    """Where ``data_file`` is mapped in this process: read from ``/proc/self/maps``, as LMDB's interface
+    does not say (the map stays where it is while the environment is open)."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            found = [line.split(None, 1)[0] for line in maps if line.rstrip("\n").endswith(" " + data_file)]
+    except OSError:
+        return []
+    return [(int(start, 16), int(end, 16)) for start, end in (text.split("-") for text in found)]
+
+
+_LIBC: Any = None
+
+
+def _libc() -> Any:
+    global _LIBC
+    if _LIBC is None:
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+    return _LIBC
