@@ -146,8 +146,8 @@ class MockConfig:
     #: Worker processes (``--workers``); more than one needs a shared store.
     workers: int = 1
     #: Where responses, key usage and the seed live (``--store``): ``memory://``,
-    #: ``sqlite:///path.db`` or ``redis://host:port/db`` (``stores.open_store``).
-    #: None: in memory with one worker, a temporary SQLite file with several.
+    #: ``lmdb:///path/dir``, ``sqlite:///path.db`` or ``redis://host:port/db`` (``stores.open_store``).
+    #: None: in memory with one worker, a temporary LMDB store with several.
     store_url: str | None = None
     #: A folder of scenario files (``--scenarios``): canned answers to matching requests.
     scenarios_dir: Path | None = None
@@ -217,13 +217,14 @@ class MockConfig:
             raise ConfigError(f"workers: must be between 1 and 64, got {self.workers}")
         if self.workers > 1 and self.store_url in ("memory://", ""):
             raise ConfigError(
-                "store_url: several workers need a shared store (sqlite:///path.db or redis://host:port/db), not memory://"
+                "store_url: several workers need a shared store "
+                "(lmdb:///path, sqlite:///path.db or redis://host:port/db), not memory://"
             )
         if self.store_url and not self.store_url.startswith(
-            ("memory://", "sqlite://", "redis://", "rediss://", "unix://")
+            ("memory://", "sqlite://", "lmdb://", "redis://", "rediss://", "unix://")
         ):
             raise ConfigError(
-                f"store_url: {self.store_url!r} is not memory://, sqlite:///path.db or redis://host:port/db"
+                f"store_url: {self.store_url!r} is not memory://, lmdb:///path, sqlite:///path.db or redis://host:port/db"
             )
         if not 0.0 <= self.fault_rate <= 1.0:
             raise ConfigError(f"fault_rate: must be between 0 and 1, got {self.fault_rate}")

@@ -42,10 +42,12 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+@pytest.fixture(params=["memory", "lmdb", "sqlite", "redis"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     if request.param == "memory":
         return "memory://"
+    if request.param == "lmdb":
+        return f"lmdb:///{tmp_path / 'store.lmdb'}"
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
     return f"{request.getfixturevalue('redis_url')}?prefix=own{next(_prefixes)}"
@@ -289,9 +291,9 @@ def test_the_admin_lists_every_owners_responses_by_their_ids() -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-@pytest.mark.parametrize("store", ["sqlite", "redis"])
+@pytest.mark.parametrize("store", ["default", "redis"])
 def test_workers_sharing_a_store_keep_the_owner(store: str, tmp_path: Any, request: pytest.FixtureRequest) -> None:
-    store_args = [] if store == "sqlite" else ["--store", f"{request.getfixturevalue('redis_url')}?prefix=w{store}"]
+    store_args = [] if store == "default" else ["--store", f"{request.getfixturevalue('redis_url')}?prefix=w{store}"]
     with mock_process(
         "--workers", "3", "--profile", "openai", "--api-key", KEY_A, "--api-key", KEY_B, *store_args, keep_lines=5000
     ) as server:

@@ -112,7 +112,7 @@ def as_built(app: Flask) -> tuple[Any, ...]:
 def build_state(config: MockConfig, store: Store | None, custom: Sequence[Source]) -> MockState:
     """The app's state: its store, its key checker and its sources, in the order they are asked."""
     if store is None:
-        default = "sqlite:///:temp:" if config.workers > 1 else None
+        default = "lmdb:///:temp:" if config.workers > 1 else None
         store = open_store(config.store_url or default, config.max_stored)
     generator = GeneratorSource(config, store)
     sources: list[Source] = list(custom)

@@ -110,7 +110,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--store",
         metavar="URL",
-        help="memory:// (default with one worker), sqlite:///path.db (default with several: a temporary file) or redis://host:port/db",
+        help="memory:// (default with one worker), lmdb:///path (default with several: a temporary one), "
+        "sqlite:///path.db or redis://host:port/db",
     )
     p.add_argument(
         "--replay",

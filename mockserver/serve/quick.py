@@ -36,6 +36,7 @@ from .. import faultspec
 from ..config import MockConfig
 from ..http.app import as_built
 from ..state import MockState
+from ..state.lmdb_store import LMDBStore
 from ..state.sqlite import SQLiteStore
 from ..state.store import MemoryStore
 
@@ -64,7 +65,7 @@ def never_waits(config: MockConfig, state: MockState) -> bool:
         and not config.stream_delay
         and not config.pacing.active
         and not config.faults
-        and isinstance(state.store, (MemoryStore, SQLiteStore))
+        and isinstance(state.store, (MemoryStore, SQLiteStore, LMDBStore))
     )
 
 

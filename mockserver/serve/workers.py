@@ -42,6 +42,7 @@ import time
 from typing import Any
 
 from ..http.admin_access import access_line
+from ..state.lmdb_store import LMDBStore
 from ..state.sqlite import SQLiteStore
 from ..state.store import Store
 from .server import bind_error, proxy_line
@@ -117,7 +118,7 @@ def serve_workers(app: Any, *, host: str, port: int, workers: int, threads: int 
     config = app.config["MOCK"]
     store = app.extensions["mock"].store
     if workers > 1 and not store.shared:
-        raise ValueError("several workers need a shared store (--store sqlite:///... or redis://...)")
+        raise ValueError("several workers need a shared store (--store lmdb:///..., sqlite:///... or redis://...)")
     try:
         if workers > 1 and can_spread_connections():
             sockets = spread_sockets(host, port, workers)
@@ -146,8 +147,8 @@ def serve_workers(app: Any, *, host: str, port: int, workers: int, threads: int 
     finally:
         for sock in set(sockets):
             sock.close()
-        if isinstance(store, SQLiteStore):
-            store.close_and_remove()  # a temporary file this server made goes with it
+        if isinstance(store, (LMDBStore, SQLiteStore)):
+            store.close_and_remove()  # a temporary store this server made goes with it
         log.info("mock gateway stopped")
 
 
