@@ -19,8 +19,8 @@ worker, so only requests that cannot wait are run there:
 - streams are not paced (``--stream-delay``, ``--ttft``, ``--tokens-per-second``);
 - no fault is set for every request (``--fault``) and the request asks for
   none (``X-Mock-Fault``: a fault's latency and first-byte wait sleep);
-- the store answers without the network (memory or SQLite; a Redis round
-  trip would hold the thread).
+- the store answers without the network (memory, LMDB or SQLite; a Redis
+  round trip would hold the thread).
 
 Every other request goes to the task threads, as before. What waitress
 checks before either (size limits, timeouts, malformed HTTP) is the same

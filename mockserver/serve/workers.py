@@ -26,8 +26,8 @@ worker has stopped.
 
 State is shared through the store (``state/``): responses, key usage and
 the seed. The parent closes its own store connections before forking; the
-SQLite store reconnects per process and thread, and redis-py renews its pool
-after a fork.
+LMDB store opens its environment again in each process, the SQLite store
+reconnects per process and thread, and redis-py renews its pool after a fork.
 """
 
 from __future__ import annotations

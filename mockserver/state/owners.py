@@ -13,7 +13,7 @@ lookup as a read of an id that was never stored: the caller cannot tell
 "exists but not yours" from "does not exist" (same answer, same work: one
 store read that finds nothing), and a caller cannot read a record without
 saying whose it is. Because the owner lives in the key, every store (memory,
-SQLite, Redis) and every worker sharing one keeps it with no change of its
+LMDB, SQLite, Redis) and every worker sharing one keeps it with no change of its
 own, and a record written before owners existed belongs to nobody.
 
 The rule for every route that reads, changes or deletes a stored record

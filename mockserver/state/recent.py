@@ -2,7 +2,7 @@
 
 With one process and its own memory store they are a bounded deque here.
 With a store that other processes share (``--workers N``, ``--store
-sqlite://...`` or ``redis://...``) they are the store's named list
+lmdb://...``, ``sqlite://...`` or ``redis://...``) they are the store's named list
 ``recent-requests``, so the page any worker renders shows every worker's
 requests: one write per request (``Store.push``).
 """
