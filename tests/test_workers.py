@@ -14,6 +14,7 @@ import os
 import re
 import select
 import socket
+import tempfile
 import threading
 from pathlib import Path
 
@@ -24,8 +25,9 @@ from bench.servers import children_of
 from mockserver import create_app
 from mockserver.serve.workers import can_spread_connections
 from mockserver.state.lmdb_store import LMDBStore
-from mockserver.state.sqlite import SQLiteStore, memory_dir
+from mockserver.state.sqlite import SQLiteStore
 from mockserver.state.store import MemoryStore, StoreURLError, open_store
+from mockserver.state.temporary import PREFIX, memory_dir
 
 from .conftest import load_fixture
 from .servers import ServerProcess, mock_process, wait_until
@@ -356,7 +358,7 @@ def test_four_workers_default_temporary_store_is_removed(tmp_path):
         assert len(held) == 1, held  # one store, shared by every worker
         assert server.stop() == 0
     folder = held.pop()
-    assert folder is not None and folder.parent == Path(memory_dir() or "/tmp")
+    assert folder is not None and folder.parent == Path(memory_dir() or tempfile.gettempdir())
     assert not folder.exists()
 
 
@@ -368,7 +370,7 @@ def store_folder(pid: int) -> Path | None:
         except OSError:
             continue
         for folder in target.parents:
-            if folder.name.startswith("mockserver-store-"):
+            if folder.name.startswith(PREFIX):
                 return folder
     return None
 

@@ -60,15 +60,14 @@ import os
 import shutil
 import struct
 import sys
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..jsontext import dumps_compact
-from .sqlite import memory_dir
 from .store import CONVERSATIONS, RESPONSES, Change, Record, load_record
+from .temporary import store_directory
 
 #: The most a named store's file may grow to. Address space only: the
 #: file grows as pages are written (a full store of 10,000 replies is
@@ -114,7 +113,7 @@ class LMDBStore:
     def temporary(cls, max_items: int) -> LMDBStore:
         """A store in a fresh temporary directory (in ``/dev/shm`` where there is room), removed by
         ``close_and_remove``."""
-        directory = Path(tempfile.mkdtemp(prefix="mockserver-store-", dir=memory_dir()))
+        directory = store_directory()
         room = os.statvfs(directory)
         map_size = min(MAP_SIZE, int(room.f_bavail * room.f_frsize * TEMPORARY_SHARE))
         return cls(directory / "store.lmdb", max_items, owned_dir=directory, map_size=map_size)

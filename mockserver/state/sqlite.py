@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .store import CONVERSATIONS, RESPONSES, Change, Record, dump_record, load_record
+from .temporary import store_directory
 
 T = TypeVar("T")
 
@@ -87,15 +87,9 @@ class SQLiteStore:
 
     @classmethod
     def temporary(cls, max_items: int) -> SQLiteStore:
-        """A store in a fresh temporary directory, removed by ``close_and_remove``.
-
-        In memory (``/dev/shm``) where there is room: a store on disk costs
-        the workers half their throughput in page writes, though nothing of
-        a temporary store outlives the server (measured: two workers sharing
-        a file on disk served 930 requests/s, on ``/dev/shm`` 1,650, two
-        memory stores that share nothing 1,380, in one run).
-        """
-        directory = Path(tempfile.mkdtemp(prefix="mockserver-store-", dir=memory_dir()))
+        """A store in a fresh temporary directory (``temporary.py``: in memory where there is room),
+        removed by ``close_and_remove``."""
+        directory = store_directory()
         return cls(directory / "store.db", max_items, owned_dir=directory)
 
     @property
@@ -256,10 +250,6 @@ class SQLiteStore:
             shutil.rmtree(self._owned_dir, ignore_errors=True)
 
 
-#: Room a temporary store wants in ``/dev/shm`` (a full store of 10,000 replies with its log is ~100 MiB).
-MEMORY_DIR_ROOM = 512 * 1024 * 1024
-
-
 #: SQLite's result codes for a lock another connection holds (the low byte of extended codes).
 _BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 #: The first and the longest pause between tries at a busy lock, in seconds.
@@ -291,17 +281,6 @@ def _patiently(work: Callable[[], T], timeout_ms: int) -> T:
                 raise
         time.sleep(pause)
         pause = min(pause * 2, LONGEST_PAUSE)
-
-
-def memory_dir() -> str | None:
-    """``/dev/shm`` when it is a writable directory with room (``MEMORY_DIR_ROOM``), else None (the system's)."""
-    try:
-        stat = os.statvfs("/dev/shm")
-    except OSError:
-        return None
-    if stat.f_bavail * stat.f_frsize < MEMORY_DIR_ROOM or not os.access("/dev/shm", os.W_OK | os.X_OK):
-        return None
-    return "/dev/shm"
 
 
 def _table_schema(table: str, counter: str) -> str:
