@@ -123,6 +123,15 @@ def test_store_urls_are_checked(tmp_path):
         assert not temporary.path.parent.exists()
 
 
+def test_an_lmdb_store_keeps_ids_whole_even_with_a_nul_in_them(tmp_path):
+    """A record is kept as id, NUL, JSON: an id that holds a NUL must not be cut at it."""
+    store = open_store(f"lmdb:///{tmp_path / 'nul.lmdb'}", 2)
+    for key in ("resp\0a", "resp_b", "resp_c\0"):
+        store.put(key, record(len(key)))
+    assert store.ids() == ["resp_b", "resp_c\0"]  # the first evicted by its whole id
+    assert store.get("resp_c\0") == record(7) and store.get("resp\0a") is None
+
+
 def test_a_full_lmdb_map_drops_the_oldest_records_to_make_room(tmp_path):
     """A temporary store's map is as large as its filesystem allowed: when it is full, the oldest records go
     (as past the cap), the new one is kept, and a record larger than the whole map is an error."""

@@ -6,7 +6,8 @@ seed's read, the reply's record, the recent-requests entry) cost them about
 some 19 page reads, 22 page writes and 14 lock calls: every commit of one
 worker empties the other's page cache). LMDB reads through its memory map
 without a system call and takes its write lock as a process-shared mutex:
-the same three operations cost about 15 µs (measured: ``bench/README.md``).
+the same three operations cost about 25 µs (2, 14 and 7 µs in a temporary
+store; measured: ``bench/README.md``, "Fifth round").
 It is the default store of ``--workers N`` (a temporary one); SQLite stays
 for a store file a person keeps and opens with other tools.
 
@@ -143,10 +144,11 @@ class LMDBStore:
         """
         import lmdb
 
-        value = key.encode() + b"\0" + dumps_compact(record)
+        ident = key.encode()
+        value = ident + b"\0" + dumps_compact(record)
         while True:
             try:
-                return self._put(key.encode(), value, kind)
+                return self._put(ident, value, kind)
             except lmdb.MapFullError:
                 if not self._drop_oldest_quarter(kind):
                     raise
@@ -225,7 +227,7 @@ class LMDBStore:
         records = dbs[TABLES[kind][0]]
         with env.begin() as txn:
             values = txn.cursor(db=records).iternext(keys=False)
-            return [bytes(value[: value.index(b"\0")]).decode() for value in values]
+            return [_record_id(value).decode() for value in values]
 
     def clear(self) -> None:
         """Forget every record of every kind (named values stay)."""
@@ -321,9 +323,15 @@ class LMDBStore:
             shutil.rmtree(self._owned_dir, ignore_errors=True)
 
 
+def _record_id(value: bytes) -> bytes:
+    """The id from a ``responses`` value (id, NUL, JSON). The last NUL: JSON text never holds one raw,
+    an id might."""
+    return bytes(value[: bytes(value).rindex(b"\0")])
+
+
 def _record_text(value: bytes) -> bytes:
-    """The record's JSON from a ``responses`` value (``id``, NUL, JSON)."""
-    return value[value.index(b"\0") + 1 :]
+    """The record's JSON from a ``responses`` value (id, NUL, JSON)."""
+    return bytes(value).rpartition(b"\0")[2]
 
 
 def _evict_oldest(txn: Any, records: Any, ids: Any, count: int) -> None:
@@ -331,7 +339,7 @@ def _evict_oldest(txn: Any, records: Any, ids: Any, count: int) -> None:
     cursor.first()
     for _ in range(count):
         value = cursor.value()
-        txn.delete(value[: value.index(b"\0")], db=ids)
+        txn.delete(_record_id(value), db=ids)
         if not cursor.delete():  # the cursor now stands on the next record
             break
 
