@@ -3,19 +3,23 @@
 ``keep_alive_task`` sends a reply's header with its first chunk (waitress:
 two writes, so two packets) and keeps an HTTP/1.1 connection open after a
 chunked reply (waitress closes it). Each reply below is run through both
-tasks with a stub channel that records the writes.
+tasks with a stub channel that records the writes. The mock's channel sends
+a write straight to the socket when nothing waits before it
+(``send_soon``): the last tests run it on a real socket pair.
 """
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable
 
 import pytest
 from waitress.adjustments import Adjustments
+from waitress.channel import ClientDisconnected
 from waitress.parser import HTTPRequestParser
 from waitress.task import WSGITask
 
-from mockserver.serve.server import keep_alive_task
+from mockserver.serve.server import keep_alive_task, mock_channel
 
 
 class Channel:
@@ -34,6 +38,9 @@ class Channel:
         if data:
             self.writes.append(bytes(data))
         return len(data)
+
+    def send_soon(self, data: bytes) -> None:  # the mock's channel: write_soon, sent at once when it can be
+        self.write_soon(data)
 
     def check_client_disconnected(self) -> bool:
         return False
@@ -80,3 +87,66 @@ def test_a_chunked_reply_keeps_an_http_1_1_connection_open():
     theirs, theirs_close = served(WSGITask, *REPLIES["stream"], raw)
     assert theirs_close and not ours_close
     assert b"".join(ours) == b"".join(theirs).replace(b"\r\nConnection: close\r\n", b"\r\n", 1)
+
+
+class Server:
+    """What a channel asks of its server while it writes and when it closes."""
+
+    def __init__(self) -> None:
+        self.active_channels: dict[int, object] = {}
+
+    def pull_trigger(self) -> None:
+        pass
+
+
+@pytest.fixture
+def channel_pair():
+    """The mock's channel on one end of a socket pair with small buffers, the other end to read from."""
+    ours, peer = socket.socketpair()
+    for end in (ours, peer):
+        end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    channel = mock_channel(None)(Server(), ours, ("127.0.0.1", 40000), Adjustments(), map={})
+    yield channel, peer
+    channel.close()
+    peer.close()
+
+
+def read_all(channel, peer: socket.socket) -> bytes:
+    """What the peer receives while the channel flushes its buffer."""
+    peer.setblocking(False)
+    received = b""
+    while True:
+        channel._flush_some()
+        try:
+            chunk = peer.recv(65536)
+        except BlockingIOError:
+            if not channel.total_outbufs_len:
+                return received
+            continue
+        received += chunk
+
+
+def test_a_write_is_sent_at_once_when_nothing_waits(channel_pair):
+    channel, peer = channel_pair
+    channel.send_soon(b"event: one\n\n")
+    assert channel.total_outbufs_len == 0  # nothing left waiting for the I/O loop
+    assert peer.recv(100) == b"event: one\n\n"
+
+
+def test_what_the_socket_cannot_take_waits_and_later_writes_queue_behind_it(channel_pair):
+    channel, peer = channel_pair
+    big = bytes(range(256)) * 2048  # 512 KiB: more than the socket pair holds
+    channel.send_soon(big)
+    waiting = channel.total_outbufs_len
+    assert 0 < waiting < len(big)  # part sent, the rest buffered
+    first = peer.recv(8192)  # the socket has room again, the buffer still has the rest
+    channel.send_soon(b"tail")  # goes behind the rest, not past it
+    assert first + read_all(channel, peer) == big + b"tail"
+
+
+def test_a_write_to_a_closed_channel_says_the_client_left(channel_pair):
+    channel, _ = channel_pair
+    channel.connected = False
+    with pytest.raises(ClientDisconnected):
+        channel.send_soon(b"event: late\n\n")

@@ -35,6 +35,7 @@ import json
 import logging
 import signal
 import socket
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -163,6 +164,28 @@ def mock_channel(profile: str | None) -> type:
             if not self.on_io_thread:
                 super()._flush_outbufs_below_high_watermark()
 
+        def send_soon(self, data: bytes) -> None:
+            """``write_soon``, sending ``data`` straight to the socket when nothing waits in the buffer before it.
+
+            waitress buffers every write, then sends from the buffer: for a
+            stream's event that was more Python than the event's own making.
+            Whatever is not sent at once (a full socket, an error) goes to
+            ``write_soon``, which buffers it behind nothing and handles the error
+            as waitress does.
+            """
+            with self.outbuf_lock:
+                if self.connected and not self.total_outbufs_len:
+                    try:
+                        sent = self.send(data, do_close=False)  # wasyncore's: 0 when the socket is full or closed
+                    except OSError:
+                        sent = 0
+                    if sent:
+                        self.last_activity = time.time()
+                        if sent == len(data):
+                            return
+                        data = data[sent:]
+            self.write_soon(data)
+
     if profile is not None:
         MockChannel.error_task_class = envelope_error_task(profile)
     return MockChannel
@@ -183,7 +206,11 @@ def keep_alive_task() -> type:
 
     class KeepAliveTask(WSGITask):
         def write(self, data: bytes) -> None:
-            """The header and the first chunk in one write: waitress sends them apart, two packets for one reply."""
+            """The header and the first chunk in one write: waitress sends them apart, two packets for one reply.
+            A chunk after the first goes straight out (``send_soon``)."""
+            if self.wrote_header and data and self.chunked_response and self.has_body:
+                self.channel.send_soon(b"%X\r\n%s\r\n" % (len(data), data))
+                return
             if self.wrote_header or not data or not self.complete:
                 super().write(data)
                 return
@@ -197,7 +224,13 @@ def keep_alive_task() -> type:
                 data = b"%X\r\n%s\r\n" % (len(data), data)
             elif self.content_length is not None:
                 self.content_bytes_written += len(data)
-            self.channel.write_soon(header + data)
+            self.channel.send_soon(header + data)
+
+        def finish(self) -> None:
+            if self.wrote_header and self.chunked_response:
+                self.channel.send_soon(b"0\r\n\r\n")  # the last chunk, as waitress's own finish writes it
+                return
+            super().finish()
 
         def build_response_header(self) -> bytes:
             closing_anyway = self.close_on_finish or _asks_to_close(self.request.headers, self.response_headers)
