@@ -115,13 +115,9 @@ def _read_capped(request: Request, length: int | None, max_bytes: int) -> bytes:
 def parse_json(text: str, *, max_depth: int) -> Any:
     """Standard JSON only: what the OpenAI API and the gateway accept."""
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_no_duplicates,
-            parse_constant=_no_constants,
-            parse_float=_finite_float,
-            parse_int=_finite_int,
-        )
+        if text.startswith("\ufeff"):  # as json.loads says it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise ApiError("invalid_json", detail=f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except _BadJSON as exc:
@@ -196,6 +192,16 @@ def _finite_int(text: str) -> int:
 
 
 _FLOAT_MAX = int(sys.float_info.max)
+
+#: The decoder of every body, made once: ``json.loads`` with hooks makes a decoder (and its scanner) per
+#: call, which cost as much again as the parse of a small body (about 6 against 3 µs). json's own
+#: ``loads`` shares one decoder between threads the same way.
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates,
+    parse_constant=_no_constants,
+    parse_float=_finite_float,
+    parse_int=_finite_int,
+)
 
 
 def _could_nest_deeper(text: str, max_depth: int) -> bool:

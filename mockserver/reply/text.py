@@ -57,13 +57,15 @@ if TYPE_CHECKING:
 #: Request fields that change what a model would say; the rest (stream, store,
 #: metadata, ...) must not change the text.
 MEANINGFUL_FIELDS = ("model", "instructions", "tools", "tool_choice", "text", "reasoning", "temperature", "top_p")
+#: ``json.dumps(..., sort_keys=True, ensure_ascii=False)`` made once (the same text, without an encoder per call).
+_MEANING_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
 
 
 def seeded_rng(seed: int, request: dict[str, Any], conversation: list[dict[str, Any]]) -> random.Random:
     """A generator fixed by the seed and the meaningful part of the request."""
     meaning = {k: request.get(k) for k in MEANINGFUL_FIELDS}
     meaning["conversation"] = [_without_ids(item) for item in conversation]
-    digest = hashlib.sha256(f"{seed}|{json.dumps(meaning, sort_keys=True, ensure_ascii=False)}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{seed}|{_MEANING_ENCODER.encode(meaning)}".encode()).hexdigest()
     return random.Random(int(digest[:16], 16))
 
 
