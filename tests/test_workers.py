@@ -10,6 +10,7 @@ afterwards, with creates and retrievals served by different processes.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import select
@@ -369,6 +370,42 @@ def test_four_workers_default_temporary_store_is_removed(tmp_path):
     folder = held.pop()
     assert folder is not None and folder.parent == Path(memory_dir() or tempfile.gettempdir())
     assert not folder.exists()
+
+
+@pytest.mark.parametrize("url", ["lmdb:///:temp:", "sqlite:///:temp:"])
+@pytest.mark.timeout(60)
+def test_one_process_temporary_store_is_removed(url):
+    """``--store ...:temp:`` without workers: the store goes with the server too (it stayed in /dev/shm)."""
+    with mock_process("--store", url) as server:
+        response = httpx.post(f"{server.base}/v1/responses", json=REQUEST, headers=AUTH, timeout=10)
+        assert response.status_code == 200
+        folder = store_folder(server.pid)
+        assert folder is not None and folder.exists()
+        assert server.stop() == 0
+    assert not folder.exists()
+
+
+@pytest.mark.timeout(60)
+def test_a_temporary_store_goes_when_the_server_cannot_start(tmp_path, monkeypatch):
+    """The port is taken: the workers never start, and the store made for them is removed all the same."""
+    from mockserver.serve import cli
+    from mockserver.state import lmdb_store
+
+    made: list[Path] = []
+
+    def store_directory() -> Path:
+        made.append(Path(tempfile.mkdtemp(prefix=PREFIX, dir=tmp_path)))
+        return made[-1]
+
+    monkeypatch.setattr(lmdb_store, "store_directory", store_directory)
+    for name in ("_srcfile", "logThreads", "logMultiprocessing"):  # the command line sets these for its process
+        monkeypatch.setattr(logging, name, getattr(logging, name))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli.main(["--port", str(port), "--workers", "2", "--quiet"]) == 2
+    assert len(made) == 1 and not made[0].exists()
 
 
 def store_folder(pid: int) -> Path | None:

@@ -7,11 +7,14 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from schemas import PROFILES
 
 from ..config import ConfigError, MockConfig, load_keys_file
 from ..http.app import create_app
+from ..state.lmdb_store import LMDBStore
+from ..state.sqlite import SQLiteStore
 
 #: The environment variable the admin key may come from (``--admin-key`` wins).
 ADMIN_KEY_VARIABLE = "MOCK_ADMIN_KEY"
@@ -285,4 +288,14 @@ def main(argv: list[str] | None = None) -> int:
     except StartupError as exc:
         fail(str(exc))
         return 2
+    finally:
+        remove_temporary_store(app)  # stopped, or never started (the port was taken)
     return 0
+
+
+def remove_temporary_store(app: Any) -> None:
+    """A temporary store (``--store lmdb:///:temp:`` or ``sqlite:///:temp:``) goes with the server that made it:
+    left in ``/dev/shm`` it would hold memory until the machine restarts."""
+    store = app.extensions["mock"].store
+    if isinstance(store, (LMDBStore, SQLiteStore)):
+        store.close_and_remove()
