@@ -15,6 +15,8 @@ import os
 import re
 import select
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -30,7 +32,7 @@ from mockserver.state.sqlite import SQLiteStore
 from mockserver.state.store import MemoryStore, StoreURLError, open_store
 from mockserver.state.temporary import PREFIX, memory_dir
 
-from .conftest import load_fixture
+from .conftest import ROOT, load_fixture
 from .servers import ServerProcess, mock_process, wait_until
 
 REQUEST = load_fixture("documented_request.json")
@@ -406,6 +408,22 @@ def test_a_temporary_store_goes_when_the_server_cannot_start(tmp_path, monkeypat
         port = taken.getsockname()[1]
         assert cli.main(["--port", str(port), "--workers", "2", "--quiet"]) == 2
     assert len(made) == 1 and not made[0].exists()
+
+
+@pytest.mark.parametrize("kind", ["LMDBStore", "SQLiteStore"])
+def test_a_temporary_store_made_in_a_process_of_your_own_goes_when_it_exits(kind):
+    """An app made in-process with a temporary store that nobody closes: the store goes at the process's exit."""
+    module = "lmdb_store" if kind == "LMDBStore" else "sqlite"
+    code = (
+        f"from mockserver.state.{module} import {kind}\n"
+        f"store = {kind}.temporary(10)\n"
+        "store.put('resp_1', {'response': {'id': 'resp_1'}})\n"
+        "print(store.path)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    folder = Path(done.stdout.strip()).parent
+    assert folder.name.startswith(PREFIX) and not folder.exists()
 
 
 def store_folder(pid: int) -> Path | None:

@@ -9,7 +9,9 @@ share nothing 1,380, in one run). Elsewhere, the system's temporary folder.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -21,8 +23,22 @@ PREFIX = "mockserver-store-"
 
 
 def store_directory() -> Path:
-    """A fresh folder for a temporary store: in ``memory_dir()`` when there is one, else the system's."""
-    return Path(tempfile.mkdtemp(prefix=PREFIX, dir=memory_dir()))
+    """A fresh folder for a temporary store: in ``memory_dir()`` when there is one, else the system's.
+
+    The process that made it removes it when it exits, if nothing did before
+    (the server removes its store when it stops; an app made in a process of
+    your own has no such moment): left in ``/dev/shm``, it would hold memory
+    until the machine restarts.
+    """
+    folder = Path(tempfile.mkdtemp(prefix=PREFIX, dir=memory_dir()))
+    atexit.register(_remove_if_ours, folder, os.getpid())
+    return folder
+
+
+def _remove_if_ours(folder: Path, pid: int) -> None:
+    """Remove ``folder`` in the process that made it (a forked worker exits without touching its parent's)."""
+    if os.getpid() == pid:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def memory_dir() -> str | None:
