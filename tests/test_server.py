@@ -7,13 +7,15 @@ import json
 import re
 import signal
 import socket
+import subprocess
+import sys
 
 import httpx
 import pytest
 
 from bench.servers import children_of, proc_threads
 
-from .conftest import load_fixture
+from .conftest import ROOT, load_fixture
 from .servers import mock_process, port_of, wait_until
 
 REQUEST = load_fixture("documented_request.json")
@@ -154,3 +156,22 @@ def test_clients_leaving_mid_stream_cost_nothing():
         assert reply.status_code == 200 and "response.completed" in reply.text
         assert proc_threads(server.pid) == threads_before
         assert "Traceback" not in "\n".join(server.output)
+
+
+def test_a_server_that_does_not_proxy_imports_no_http_client():
+    """httpx (and what it brings) is about 2 MiB in every worker: only the proxy imports it, when it runs."""
+    code = (
+        "import sys\n"
+        "from mockserver.serve import cli, workers\n"
+        "from mockserver import create_app\n"
+        "app = create_app()\n"
+        "client = app.test_client()\n"
+        "body = {'model': 'qwen3.6-plus', 'input': 'hi'}\n"
+        "for stream in (False, True):\n"
+        "    reply = client.post('/v1/responses', json={**body, 'stream': stream}, headers={'Authorization': 'k'})\n"
+        "    assert reply.status_code == 200 and reply.get_data()\n"
+        "print(sorted(m for m in ('httpx', 'httpcore', 'h11') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

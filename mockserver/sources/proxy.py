@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from schemas import events as event_types
 from schemas.findings import Finding
@@ -43,6 +41,9 @@ from ..reply import CannedReply, RelayedStream
 from ..upstream.client import Upstream, read_body, reply_headers
 from ..upstream.tap import CREATE_PATH, Tap, exchange_name, first_violation, violation_detail
 from . import CreateRequest, Source
+
+if TYPE_CHECKING:  # imported where a relay reads the upstream (upstream/client.py says why)
+    import httpx
 
 log = logging.getLogger("mockserver")
 
@@ -121,6 +122,8 @@ class Relay:
     def blocks(self) -> Iterator[bytes]:
         """The stream's event blocks as each completes (a cut-off tail as it is); when the stream must fail, the
         verdict's ``error`` event in place of its terminal event."""
+        import httpx
+
         pending = b""
         try:
             for chunk in self.response.iter_raw():
@@ -183,6 +186,8 @@ class Relay:
 
     def _drain(self) -> None:
         """Read the rest of the upstream's stream into the recording (the client has its ``error`` event)."""
+        import httpx
+
         try:
             for chunk in self.response.iter_raw():
                 if self.capture is not None:

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
+if TYPE_CHECKING:  # imported where the proxy runs: a server that never proxies keeps its 2 MiB a process
+    import httpx
 
 from .. import faultspec
 from ..failures import ApiError
@@ -66,6 +68,8 @@ class Upstream:
         #: The key every request goes out with (``MOCK_PROXY_API_KEY``); None: the caller's own.
         self.api_key = api_key
         self.timeout = timeout
+        import httpx
+
         # httpx logs every request at INFO; the mock's own line per request says it already
         logging.getLogger("httpx").setLevel(logging.WARNING)
         self.client = httpx.Client(
@@ -98,6 +102,8 @@ class Upstream:
         Failing to connect is ``ApiError("upstream_unreachable")`` (502), no
         status line within the timeout ``ApiError("upstream_timeout")`` (504).
         """
+        import httpx
+
         request = self.client.build_request(
             method, self.url(path, query), headers=self.request_headers(headers), content=body
         )
@@ -129,6 +135,8 @@ def reply_headers(response: httpx.Response) -> dict[str, str]:
 def read_body(response: httpx.Response) -> bytes:
     """The whole body of a plain reply, then the reply closed; a timeout or broken connection while reading is a
     504 or 502."""
+    import httpx
+
     try:
         return response.read()
     except httpx.TimeoutException as exc:
