@@ -161,7 +161,7 @@ def test_an_lmdb_store_does_not_keep_the_pages_it_has_read_resident(tmp_path):
             assert store.get(key) is not None
         data_file = os.path.realpath(store.path / "data.mdb")
         assert os.stat(data_file).st_blocks * 512 > 10 * 2**20
-        assert resident_kib(data_file) < 2048
+        assert resident_kib(data_file) < 5 * 1024  # what was read since the last release, not the whole file
     finally:
         store.close_and_remove()
 
