@@ -12,6 +12,7 @@ the file, for values read from one).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import math
@@ -264,9 +265,11 @@ class MockConfig:
         """Whether ``GET``/``DELETE /v1/responses/{id}`` and ``input_items`` are served (by the profile, or asked)."""
         return self.serve_stored_routes or set(stored_routes()) <= set(served_routes(self.profile))
 
-    @property
+    @functools.cached_property
     def serves_lifecycle_routes(self) -> bool:
-        """Whether cancel, input token counting and the Conversations API are served (the openai profile)."""
+        """Whether cancel, input token counting and the Conversations API are served (the openai profile).
+
+        Asked on every create: worked out once (a frozen config's answer does not change)."""
         return set(lifecycle_routes()) <= set(served_routes(self.profile))
 
     def serves(self, method: str, path: str) -> bool:

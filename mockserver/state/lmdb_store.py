@@ -385,13 +385,28 @@ _ENVIRONMENTS: dict[tuple[str, int], _Opened] = {}
 _ENVIRONMENTS_LOCK = threading.Lock()
 
 
+class _Process:
+    """This process's id, kept up to date across forks: ``os.getpid()`` is a system call, and every store
+    call asks for it."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        os.register_at_fork(after_in_child=self.forked)
+
+    def forked(self) -> None:
+        self.pid = os.getpid()
+
+
+_PROCESS = _Process()
+
+
 def _environment(path: Path, *, map_size: int, writemap: bool) -> _Opened:
     """This process's environment for ``path`` and its named databases, opened on first use.
 
     LMDB must not open one file twice in a process, and an environment must
     not be used across a fork: so one per directory and process id.
     """
-    key = (str(path), os.getpid())
+    key = (str(path), _PROCESS.pid)
     found = _ENVIRONMENTS.get(key)
     if found is not None:
         return found
