@@ -15,7 +15,6 @@ to false. Whether they are enforced is the profile's ``fields.strict``
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -27,23 +26,20 @@ from schemas.behaviour import behaviour
 from schemas.loader import BASE_URI, SCHEMA_ROOT, read_json
 
 from ..failures import ApiError
-from ..jsontext import dumps_compact
 from ..reply.text import text_format
 from ..reply.tools import function_tools
-from ..state import ValidRequests
 
 
-def check_request(body: Any, profile: str, seen: ValidRequests) -> dict[str, Any]:
+def check_request(body: Any, profile: str) -> dict[str, Any]:
     """The body if it is a valid create request, else ``ApiError`` for the first problem.
 
-    First the request schema (``seen`` remembers bodies already found
-    valid); then what a schema cannot say about a request: that a named
-    ``tool_choice`` names a tool, and that the JSON Schemas it carries (tool
-    parameters, a ``json_schema`` format) are usable.
+    First the request schema; then what a schema cannot say about a request:
+    that a named ``tool_choice`` names a tool, and that the JSON Schemas it
+    carries (tool parameters, a ``json_schema`` format) are usable.
     """
     if not isinstance(body, dict):
         raise ApiError("invalid_json", detail="the body must be a JSON object")
-    if not seen.check(_digest(body, profile), lambda: _request_is_valid(profile)(body)):
+    if not _request_is_valid(profile)(body):
         raise _first_violation(body, profile)
     rules = behaviour(profile)
     enforce_strict = rules.fields["strict"] == "enforced"
@@ -76,11 +72,6 @@ def _first_violation(body: dict[str, Any], profile: str, name: str = "request") 
     if first.keyword in ("additionalProperties", "unevaluatedProperties"):
         return ApiError("unknown_parameter", param=first.param)
     return ApiError("invalid_request", param=first.param, detail=first.message)
-
-
-def _digest(body: dict[str, Any], profile: str) -> bytes:
-    """A short digest of ``body``'s canonical JSON (keys sorted, compact: ``jsontext``), per profile."""
-    return hashlib.blake2b(profile.encode() + b"|" + dumps_compact(body, sort_keys=True), digest_size=16).digest()
 
 
 @functools.cache

@@ -67,7 +67,7 @@ def create_response() -> Response:
     owner = owner_of(key)
     body = read_json_body(request, max_bytes=config.max_body_bytes, max_depth=config.max_json_depth)
     if config.proxy_to is None:
-        body = check_request(body, config.profile, state.valid_requests)
+        body = check_request(body, config.profile)
         model = config.model(body["model"])
         if model is None:
             raise ApiError("unknown_model", param="model", model=body["model"])

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import random
 import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,36 +35,6 @@ if TYPE_CHECKING:
     from ..upstream.verdicts import Verdicts
 
 
-class ValidRequests:
-    """Digests of request bodies already found valid (bounded, oldest out first).
-
-    CI fleets send the same requests over and over; a repeat then costs one
-    hash instead of a schema walk. Per app, so two apps never share it.
-    """
-
-    def __init__(self, limit: int = 4096):
-        self.limit = limit
-        self._seen: OrderedDict[bytes, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def check(self, digest: bytes, is_valid: Callable[[], bool]) -> bool:
-        """Whether the body with ``digest`` is valid: remembered, or ``is_valid()`` (remembered when true)."""
-        with self._lock:
-            if digest in self._seen:
-                self._seen.move_to_end(digest)
-                return True
-        if not is_valid():
-            return False
-        with self._lock:
-            self._seen[digest] = None
-            while len(self._seen) > self.limit:
-                self._seen.popitem(last=False)
-        return True
-
-    def __len__(self) -> int:
-        return len(self._seen)
-
-
 @dataclass
 class MockState:
     """Everything one app remembers and consults while it serves."""
@@ -83,7 +51,6 @@ class MockState:
     #: The last API requests (in the store when it is shared, so every worker shows all of them).
     recent: RecentRequests = field(init=False)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    valid_requests: ValidRequests = field(default_factory=ValidRequests)
     #: Draws for ``--fault-rate`` and latency ranges.
     rng: random.Random = field(default_factory=random.Random)
     #: With ``--proxy-to``: the verdicts on proxied replies (``upstream/verdicts.py``).
