@@ -294,8 +294,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def remove_temporary_store(app: Any) -> None:
-    """A temporary store (``--store lmdb:///:temp:`` or ``sqlite:///:temp:``) goes with the server that made it:
-    left in ``/dev/shm`` it would hold memory until the machine restarts."""
+    """A temporary store (``--workers N``'s default, ``--store lmdb:///:temp:`` or ``sqlite:///:temp:``) goes
+    with the server that made it, one process or several: left in ``/dev/shm`` it would hold memory until the
+    machine restarts."""
     store = app.extensions["mock"].store
     if isinstance(store, (LMDBStore, SQLiteStore)):
         store.close_and_remove()

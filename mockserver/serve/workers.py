@@ -20,9 +20,9 @@ socket shared by all does not spread them: whichever worker's I/O loop wakes
 first accepts every connection waiting, so a client whose pool opens its
 keep-alive connections together (wrk, an SDK) was served by one worker while
 the others idled. Elsewhere the workers share one socket. The parent
-forwards SIGTERM/SIGINT, restarts a worker that dies on the same socket
-(giving up if they keep dying), and removes a temporary store when the last
-worker has stopped.
+forwards SIGTERM/SIGINT and restarts a worker that dies on the same socket
+(giving up if they keep dying); the command line removes a temporary store
+once the last worker has stopped (``cli.remove_temporary_store``).
 
 State is shared through the store (``state/``): responses, key usage and
 the seed. The parent closes its own store connections before forking; the
@@ -42,8 +42,6 @@ import time
 from typing import Any
 
 from ..http.admin_access import access_line
-from ..state.lmdb_store import LMDBStore
-from ..state.sqlite import SQLiteStore
 from ..state.store import Store
 from .server import bind_error, proxy_line
 
@@ -147,8 +145,6 @@ def serve_workers(app: Any, *, host: str, port: int, workers: int, threads: int 
     finally:
         for sock in set(sockets):
             sock.close()
-        if isinstance(store, (LMDBStore, SQLiteStore)):
-            store.close_and_remove()  # a temporary store this server made goes with it
         log.info("mock gateway stopped")
 
 
