@@ -436,7 +436,7 @@ def _environment(path: Path, *, map_size: int, writemap: bool) -> _Opened:
 def _forget_environment(path: Path) -> None:
     """Close this process's environment for ``path`` (its directory is about to go)."""
     with _ENVIRONMENTS_LOCK:
-        found = _ENVIRONMENTS.pop((str(path), os.getpid()), None)
+        found = _ENVIRONMENTS.pop((str(path), _PROCESS.pid), None)
     if found is not None:
         found.env.close()
 
