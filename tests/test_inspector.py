@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from mockserver import create_app
+from mockserver.delivery.after import AFTER_REPLY
 from mockserver.state.store import open_store
 
 from .browser import browser, page, screenshot  # noqa: F401  (fixtures)
@@ -80,6 +81,19 @@ def test_a_streamed_response_shows_its_events_in_order_with_their_timing(mock):
     times = [float(ms) for _, _, ms in shown]
     assert times == sorted(times)
     assert f"{len(sent)} events, completed" in page_html
+
+
+def test_under_the_mocks_own_server_the_timing_is_kept_once_the_reply_is_sent(mock):
+    """The mock's server gives the app a list of work for after the reply (``delivery/after.py``): the
+    timing log waits there, so the client's stream ends without waiting for the store."""
+    waiting: list = []
+    streamed = {**REQUEST, "stream": True}
+    reply = mock.post("/v1/responses", json=streamed, headers=AUTH, environ_base={AFTER_REPLY: waiting})
+    sent = re.findall(r"^event: (\S+)", reply.get_data(as_text=True), re.MULTILINE)
+    reply.close()
+    assert len(waiting) == 1 and "events, completed" not in mock.get("/__mock__/").get_data(as_text=True)
+    waiting.pop()()  # what the server does once the last byte is out
+    assert f"{len(sent)} events, completed" in mock.get("/__mock__/").get_data(as_text=True)
 
 
 def test_a_plain_response_is_marked_not_streamed(mock):

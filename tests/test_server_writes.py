@@ -19,6 +19,7 @@ from waitress.channel import ClientDisconnected
 from waitress.parser import HTTPRequestParser
 from waitress.task import WSGITask
 
+from mockserver.delivery.after import AFTER_REPLY
 from mockserver.serve.server import keep_alive_task, mock_channel
 
 
@@ -87,6 +88,55 @@ def test_a_chunked_reply_keeps_an_http_1_1_connection_open():
     theirs, theirs_close = served(WSGITask, *REPLIES["stream"], raw)
     assert theirs_close and not ours_close
     assert b"".join(ours) == b"".join(theirs).replace(b"\r\nConnection: close\r\n", b"\r\n", 1)
+
+
+def served_with_work_after(chunks: Iterable[bytes], work) -> Channel:
+    """A stream served by the mock's task; ``work(channel)`` left by the app for once the reply is sent."""
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+        environ[AFTER_REPLY].append(lambda: work(channel))
+        return iter(chunks)
+
+    request = HTTPRequestParser(Adjustments())
+    request.received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    channel = Channel(app)
+    keep_alive_task()(channel, request).service()
+    return channel
+
+
+def test_work_left_for_after_the_reply_runs_once_its_last_chunk_is_written():
+    """A stream's timing log is kept after its end is on the wire: the client does not wait for the store."""
+    seen: list[bytes] = []
+    channel = served_with_work_after([b"data: 1\n\n", b"data: 2\n\n"], lambda ch: seen.append(b"".join(ch.writes)))
+    assert len(seen) == 1 and seen[0] == b"".join(channel.writes)  # run once, with every byte already written
+    assert seen[0].endswith(b"data: 2\n\n\r\n0\r\n\r\n")  # the last chunk among them
+
+
+def test_work_left_for_after_the_reply_runs_when_the_app_breaks_off_and_never_reaches_the_server(caplog):
+    def broken():
+        yield b"data: 1\n\n"
+        raise RuntimeError("cut")
+
+    ran: list[str] = []
+
+    def failing(channel) -> None:
+        ran.append("failing")
+        raise ValueError("the store is gone")
+
+    request = HTTPRequestParser(Adjustments())
+    request.received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+        environ[AFTER_REPLY] += [lambda: failing(channel), lambda: ran.append("next")]
+        return broken()
+
+    channel = Channel(app)
+    with pytest.raises(RuntimeError, match="cut"):  # waitress's channel answers this; the work ran before it
+        keep_alive_task()(channel, request).service()
+    assert ran == ["failing", "next"]  # each ran; the one that failed did not stop the next
+    assert "work after a reply failed" in caplog.text
 
 
 class Server:

@@ -114,7 +114,7 @@ def test_the_timing_log_notes_what_it_noted_before(client) -> None:
         blocks += [part + b"\n\n" for part in sent.split(b"\n\n") if part]
     assert len(blocks) > 40
     noted: list[list[dict]] = []
-    assert list(timed(blocks, lambda events, ending: noted.append(events))) == blocks
+    assert list(timed(blocks, lambda sent, ending: noted.append(sent.events()))) == blocks
     expected = [seen for seen in map(_noted_slowly, blocks) if seen is not None]
     assert [(event["type"], event["sequence_number"]) for event in noted[0]] == expected
 

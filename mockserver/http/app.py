@@ -24,8 +24,9 @@ from schemas.recording import RecordingWriter
 from schemas.secrets import SecretMasker
 
 from ..config import ConfigError, MockConfig
+from ..delivery.after import after_reply
 from ..delivery.faults import DROPPED_CONNECTION_FILTER
-from ..delivery.timing import keep_timing, timed
+from ..delivery.timing import SentLog, keep_timing, timed
 from ..faultspec import parse_all
 from ..sources import Source
 from ..sources.generator import GeneratorSource
@@ -192,11 +193,19 @@ def _register_request_hooks(app: Flask, config: MockConfig) -> None:
                 remember()
         if response.is_streamed and request.response_id is not None:  # its events' timing, for the inspector
             where = record_key(request.response_owner, request.response_id)
-            response.response = timed(response.response, functools.partial(keep_timing, state.store, where))
+            keep = functools.partial(keep_timing_after_reply, request.environ, state.store, where)
+            response.response = timed(response.response, keep)
         if config.log_requests:
             line = log_line(request, response, elapsed_ms)
             log.info(line if masker is None else masker.text(line))
         return response
+
+
+def keep_timing_after_reply(
+    environ: dict[str, Any], store: Store, response_id: str, sent: SentLog, ending: str
+) -> None:
+    """Keep a stream's timing log once its last byte is sent (``delivery/after.py``): the client does not wait."""
+    after_reply(environ, functools.partial(keep_timing, store, response_id, sent, ending))
 
 
 def remember_quietly(state: MockState, entry: dict[str, Any]) -> None:

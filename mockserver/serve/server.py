@@ -42,6 +42,7 @@ from typing import Any
 from schemas.recording import public_url
 
 from ..config import MockConfig
+from ..delivery.after import AFTER_REPLY, run_after_reply
 from ..http.admin_access import access_line
 from .quick import Quick, quick_requests
 
@@ -201,6 +202,9 @@ def keep_alive_task() -> type:
     doubled. A reply the app breaks off (a client that left, an injected
     ``drop-after``) still closes: waitress sets ``close_on_finish`` when the
     app raises after the headers went out, and that comes after this.
+
+    It also runs the work the app left for once the reply is sent
+    (``delivery/after.py``: a stream's timing log), after the last chunk.
     """
     from waitress.task import WSGITask
 
@@ -231,6 +235,17 @@ def keep_alive_task() -> type:
                 self.channel.send_soon(b"0\r\n\r\n")  # the last chunk, as waitress's own finish writes it
                 return
             super().finish()
+
+        def get_environment(self) -> dict[str, Any]:
+            environ: dict[str, Any] = super().get_environment()
+            environ.setdefault(AFTER_REPLY, [])  # work the app leaves for once the reply is sent
+            return environ
+
+        def service(self) -> None:
+            try:
+                super().service()
+            finally:  # the reply is sent, or broken off
+                run_after_reply(self.environ)
 
         def build_response_header(self) -> bytes:
             closing_anyway = self.close_on_finish or _asks_to_close(self.request.headers, self.response_headers)
