@@ -223,9 +223,10 @@ def after_first_chunk(chunks: Iterable[bytes], then: Callable[[], None]) -> Iter
     try:
         for chunk in source:
             yield chunk
-            if not done:  # the server asks for the next chunk once this one is written
-                done = True
-                then()
+            done = True  # the server asks for the next chunk once this one is written
+            then()
+            break
+        yield from source  # the rest passed on by the interpreter, not by a loop here: once per event
     finally:
         close = getattr(source, "close", None)
         if close is not None:

@@ -209,11 +209,16 @@ def keep_alive_task() -> type:
     from waitress.task import WSGITask
 
     class KeepAliveTask(WSGITask):
+        #: The header of a chunked reply with a body went out with its first chunk: the others follow it
+        #: straight out. (Known once, not asked again per chunk: a stream writes one per event.)
+        sends_chunks = False
+
         def write(self, data: bytes) -> None:
             """The header and the first chunk in one write: waitress sends them apart, two packets for one reply.
             A chunk after the first goes straight out (``send_soon``)."""
-            if self.wrote_header and data and self.chunked_response and self.has_body:
-                self.channel.send_soon(b"%X\r\n%s\r\n" % (len(data), data))
+            if self.sends_chunks:
+                if data:
+                    self.channel.send_soon(b"%X\r\n%s\r\n" % (len(data), data))
                 return
             if self.wrote_header or not data or not self.complete:
                 super().write(data)
@@ -226,6 +231,7 @@ def keep_alive_task() -> type:
                 return
             if self.chunked_response:
                 data = b"%X\r\n%s\r\n" % (len(data), data)
+                self.sends_chunks = True
             elif self.content_length is not None:
                 self.content_bytes_written += len(data)
             self.channel.send_soon(header + data)
