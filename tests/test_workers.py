@@ -203,6 +203,63 @@ def test_an_lmdb_store_used_before_a_fork_serves_parent_and_child(tmp_path):
     assert store.ids() == ["resp_parent", "resp_child"]
 
 
+def in_a_child(work) -> str:
+    """``work()`` run in a forked child; what it returned (a string), once the child has ended."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, never return into pytest
+        reported = "failed"
+        try:
+            reported = work()
+        finally:
+            os.write(write, reported.encode())
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as reader:
+        reported = reader.read()
+    os.waitpid(pid, 0)
+    return reported
+
+
+def test_each_process_writes_its_own_part_of_an_lmdb_list_and_reads_them_as_one(tmp_path):
+    """So that the recent-requests entry every request writes never waits for another worker's writer lock.
+
+    A living process keeps its part; one that has ended leaves it, with its
+    values, to the next: no more parts than processes at once.
+    """
+    store = open_store(f"lmdb:///{tmp_path / 'lists.lmdb'}", 10)
+    store.push("recent", {"n": 0}, keep=20)
+
+    def push(*numbers: int):
+        def work() -> str:
+            for n in numbers:
+                store.push("recent", {"n": n}, keep=20)
+            return lmdb_store._CLAIMED[(str(store.path / lmdb_store.LISTS), os.getpid())][0].name
+
+        return work
+
+    assert in_a_child(push(1, 2)) == "1"  # part 0 is the parent's, held while it lives
+    store.push("recent", {"n": 3}, keep=20)
+    assert in_a_child(push(4)) == "1"  # the ended child's part, taken over
+    assert sorted(path.name for path in (store.path / lmdb_store.LISTS).iterdir()) == ["0", "1"]
+    assert [value["n"] for value in store.newest("recent", 20)] == [0, 1, 2, 3, 4]  # in the order they came
+    assert [value["n"] for value in store.newest("recent", 2)] == [3, 4]
+    assert in_a_child(lambda: json.dumps([v["n"] for v in store.newest("recent", 20)])) == "[0, 1, 2, 3, 4]"
+    store.drop_list("recent")
+    assert store.newest("recent", 20) == []
+
+
+def test_a_part_of_an_lmdb_list_is_trimmed_to_its_newest(tmp_path):
+    store = LMDBStore(tmp_path / "trimmed.lmdb", 10)
+    for n in range(300):
+        store.push("recent", {"n": n}, keep=20)
+    part = store._own_lists()
+    with part.env.begin() as txn:
+        kept = txn.stat(part.dbs[b"lists"])["entries"]
+    assert 20 <= kept < 20 + LMDBStore.TRIM_EVERY  # trimmed every TRIM_EVERY values, never below keep
+    assert [value["n"] for value in store.newest("recent", 20)] == list(range(280, 300))
+
+
 def test_concurrent_writers_lose_nothing(store_url):
     """4 threads, each with its own store object (as separate processes have), 50 puts each."""
     if store_url == "memory://":

@@ -1,4 +1,4 @@
-"""Records in one LMDB environment (a memory-mapped B+tree): shared by every process on this machine that opens it.
+"""Records in one LMDB environment (a memory-mapped B+tree), shared by every process on this machine that opens it.
 
 Why LMDB next to SQLite: what the workers share on every request (the
 seed's read, the reply's record, the recent-requests entry) cost them about
@@ -18,7 +18,20 @@ Layout: named databases in one environment (a directory)::
     conversations, conversations-ids                                     -- the same, for conversations
     meta             b"cap" -> the most records of one kind (the last opener's, as with SQLite)
     values           name -> JSON text                                   -- named values and counters
-    lists            name, NUL, seq -> JSON text                         -- named lists, newest last
+
+and the named lists (the recent requests) in ``lists/N``, one environment
+per process that writes to them (its part)::
+
+    lists            name, NUL, time added (ns, 8 bytes) -> JSON text    -- newest last
+
+LMDB lets one writer in at a time per environment, and every request adds
+a recent-requests entry: in the one environment, two workers' entries and
+records waited for each other's writer lock, and each wait is a sleep and a
+wake-up in the system. A part of its own spares a process that (two
+workers under load: 3,598 -> 3,862 requests/s; bench/README.md, "Seventh
+round"). A process holds its part while it lives (``_claimed_part``);
+reading takes the newest values of every part, in the order they were
+added.
 
 Records are keyed by their insertion number, not their id: a new record
 goes at the right edge of the tree and eviction takes the left edge, so a
@@ -66,6 +79,7 @@ import shutil
 import struct
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,6 +102,11 @@ _NAMES = (*(name for pair in TABLES.values() for name in pair), b"meta", b"value
 #: Readers at once, over every process and thread (LMDB's default of 126 is short of 64 workers × 8 threads).
 MAX_READERS = 1024
 
+#: The folder (in the store's directory) of the named lists' parts, one environment per process.
+LISTS = "lists"
+#: The most one process's part of the named lists may grow to (address space: it is trimmed to its newest).
+LISTS_MAP_SIZE = 256 << 20
+
 #: A process lets go of the pages of the map it has read once every this many calls
 #: (a call reads a few pages: about 6 MiB are held in between).
 RELEASE_EVERY = 128
@@ -108,6 +127,7 @@ class LMDBStore:
         self.max_items = max_items
         self._owned_dir = owned_dir  # a temporary directory this store made (removed by close_and_remove)
         self._map_size = map_size  # kept here, so that a forked worker maps the file as its parent did
+        self._lists_map_size = min(map_size, LISTS_MAP_SIZE)
         self._pid = os.getpid()
         self.path.mkdir(parents=True, exist_ok=True)
         env, dbs = self._open()
@@ -274,42 +294,63 @@ class LMDBStore:
     # --- named lists ---------------------------------------------------------------------------
 
     def push(self, name: str, value: Any, *, keep: int) -> None:
-        """Add ``value`` as the newest of the named list; every ``TRIM_EVERY``-th value, a trim to ``keep``.
+        """Add ``value`` as the newest of the named list; every ``TRIM_EVERY``-th value of this process, a trim
+        of this process's part of the list to ``keep``.
 
-        Reading takes the ``keep`` newest, so values older than those may wait
-        for the next trim; they are never read back.
+        Each process writes to an environment of its own (``lists/PID``), so
+        the one write every request makes never waits for another worker's
+        writer lock. Reading takes the ``keep`` newest over every part, so
+        values older than those may wait for the next trim; they are never
+        read back.
         """
-        env, dbs = self._open()
-        lists = dbs[b"lists"]
+        lists = self._own_lists()
         prefix = name.encode() + b"\0"
-        with env.begin(write=True) as txn:
-            cursor = txn.cursor(db=lists)
+        with lists.env.begin(write=True) as txn:
+            cursor = txn.cursor(db=lists.dbs[b"lists"])
             newest = _newest_key(cursor, prefix)
-            seq = _SEQ.unpack(newest[len(prefix) :])[0] + 1 if newest is not None else 1
-            txn.put(prefix + _SEQ.pack(seq), dumps_compact(value), db=lists)
-            if seq % self.TRIM_EVERY == 0:
-                _drop_keys(txn, lists, prefix, below=prefix + _SEQ.pack(max(seq - max(keep, 1) + 1, 0)))
+            after = _SEQ.unpack(newest[len(prefix) :])[0] + 1 if newest is not None else 0
+            txn.put(prefix + _SEQ.pack(max(time.time_ns(), after)), dumps_compact(value), db=lists.dbs[b"lists"])
+            lists.calls += 1
+            if lists.calls % self.TRIM_EVERY == 0:
+                _keep_newest(txn, lists.dbs[b"lists"], prefix, max(keep, 1))
 
     def newest(self, name: str, count: int) -> list[Any]:
-        """Up to ``count`` of the named list's newest values, oldest first."""
-        env, dbs = self._open()
+        """Up to ``count`` of the named list's newest values over every process's part, oldest first."""
         prefix = name.encode() + b"\0"
-        found: list[bytes] = []
-        with env.begin() as txn:
-            cursor = txn.cursor(db=dbs[b"lists"])
-            if count > 0 and _newest_key(cursor, prefix) is not None:
-                for key, text in cursor.iterprev():
-                    if not key.startswith(prefix) or len(found) == count:
-                        break
-                    found.append(text)
-        return [load_record(text) for text in reversed(found)]
+        found: list[tuple[bytes, str, bytes]] = []
+        for part in self._list_parts():
+            with part.env.begin() as txn:
+                cursor = txn.cursor(db=part.dbs[b"lists"])
+                taken = 0
+                if count > 0 and _newest_key(cursor, prefix) is not None:
+                    for key, text in cursor.iterprev():
+                        if not key.startswith(prefix) or taken == count:
+                            break
+                        found.append((bytes(key[len(prefix) :]), part.data_file, bytes(text)))
+                        taken += 1
+        found.sort()  # by the time each value was added (then by part, for the same nanosecond)
+        return [load_record(text) for _, _, text in found[-count:]] if count > 0 else []
 
     def drop_list(self, name: str) -> None:
-        """Forget the named list."""
-        env, dbs = self._open()
+        """Forget the named list (every process's part)."""
         prefix = name.encode() + b"\0"
-        with env.begin(write=True) as txn:
-            _drop_keys(txn, dbs[b"lists"], prefix, below=None)
+        for part in self._list_parts():
+            with part.env.begin(write=True) as txn:
+                _drop_keys(txn, part.dbs[b"lists"], prefix, below=None)
+
+    def _own_lists(self) -> _Opened:
+        """This process's part of the named lists (``_claimed_part``)."""
+        part = _claimed_part(self.path / LISTS)
+        return _environment(part, map_size=self._lists_map_size, writemap=self._owned_dir is not None)
+
+    def _list_parts(self) -> list[_Opened]:
+        """Every part of the named lists, claimed now or before (the values of a process gone stay)."""
+        try:
+            folders = sorted(entry.path for entry in os.scandir(self.path / LISTS) if entry.name.isdigit())
+        except FileNotFoundError:
+            return []
+        writemap = self._owned_dir is not None
+        return [_environment(Path(folder), map_size=self._lists_map_size, writemap=writemap) for folder in folders]
 
     # --- the end -------------------------------------------------------------------------------
 
@@ -324,6 +365,7 @@ class LMDBStore:
         """Delete the directory if this store made it as a temporary one (in the process that made it)."""
         if self._owned_dir is not None and os.getpid() == self._pid:
             _forget_environment(self.path)
+            _give_up_claim(self.path)
             shutil.rmtree(self._owned_dir, ignore_errors=True)
 
 
@@ -355,6 +397,17 @@ def _newest_key(cursor: Any, prefix: bytes) -> bytes | None:
     if placed and cursor.key().startswith(prefix):
         return bytes(cursor.key())
     return None
+
+
+def _keep_newest(txn: Any, db: Any, prefix: bytes, keep: int) -> None:
+    """Delete the keys starting with ``prefix`` but the ``keep`` newest."""
+    cursor = txn.cursor(db=db)
+    if _newest_key(cursor, prefix) is None:
+        return
+    for _ in range(keep):
+        if not cursor.prev() or not cursor.key().startswith(prefix):
+            return  # ``keep`` or fewer: nothing to delete
+    _drop_keys(txn, db, prefix, below=bytes(cursor.key()) + b"\0")
 
 
 def _drop_keys(txn: Any, db: Any, prefix: bytes, *, below: bytes | None) -> None:
@@ -433,12 +486,69 @@ def _environment(path: Path, *, map_size: int, writemap: bool) -> _Opened:
     return found
 
 
-def _forget_environment(path: Path) -> None:
-    """Close this process's environment for ``path`` (its directory is about to go)."""
-    with _ENVIRONMENTS_LOCK:
-        found = _ENVIRONMENTS.pop((str(path), _PROCESS.pid), None)
+#: This process's part of each store's named lists: (the lists folder, pid) -> (the part, the claim's descriptor).
+_CLAIMED: dict[tuple[str, int], tuple[Path, int]] = {}
+#: Parts tried before a process shares the first (each process alive holds one).
+MAX_PARTS = 256
+
+
+def _claimed_part(lists: Path) -> Path:
+    """The part of the named lists this process writes to: the first no other living process holds.
+
+    A process holds its part by an exclusive ``flock`` on the part's ``claim``
+    file for as long as it lives; the system lets go of it when the process
+    ends, however it ends, and the next process to start takes the part over
+    with the values in it. So there are never more parts than processes that
+    ran at once, and no two living processes write to the same one (where
+    ``flock`` is missing, or every part is held, they share the first: as
+    correct, only not spared each other's writer lock).
+    """
+    key = (str(lists), _PROCESS.pid)
+    found = _CLAIMED.get(key)
     if found is not None:
-        found.env.close()
+        return found[0]
+    with _ENVIRONMENTS_LOCK:
+        found = _CLAIMED.get(key)
+        if found is not None:
+            return found[0]
+        for inherited in [other for other in _CLAIMED if other[0] == key[0]]:  # the parent's, from before a fork
+            os.close(_CLAIMED.pop(inherited)[1])  # the parent still holds its claim through its own descriptor
+        try:
+            import fcntl
+        except ImportError:
+            return lists / "0"
+        for number in range(MAX_PARTS):
+            part = lists / str(number)
+            part.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(part / "claim", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(descriptor)
+                continue
+            _CLAIMED[key] = (part, descriptor)
+            return part
+    return lists / "0"
+
+
+def _forget_environment(path: Path) -> None:
+    """Close this process's environments for the store in ``path``: its own and its named lists' parts."""
+    lists = str(path / LISTS) + os.sep
+    with _ENVIRONMENTS_LOCK:
+        keys = [
+            key for key in _ENVIRONMENTS if key[1] == _PROCESS.pid and (key[0] == str(path) or key[0].startswith(lists))
+        ]
+        found = [_ENVIRONMENTS.pop(key) for key in keys]
+    for opened in found:
+        opened.env.close()
+
+
+def _give_up_claim(path: Path) -> None:
+    """Let go of this process's part of the named lists of the store in ``path`` (its directory is about to go)."""
+    with _ENVIRONMENTS_LOCK:
+        claimed = _CLAIMED.pop((str(path / LISTS), _PROCESS.pid), None)
+    if claimed is not None:
+        os.close(claimed[1])
 
 
 #: ``madvise``'s advice to drop a range's page-table entries (Linux); the file's pages stay as they are.
