@@ -80,7 +80,7 @@ import struct
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -297,9 +297,9 @@ class LMDBStore:
         """Add ``value`` as the newest of the named list; every ``TRIM_EVERY``-th value of this process, a trim
         of this process's part of the list to ``keep``.
 
-        Each process writes to an environment of its own (``lists/PID``), so
-        the one write every request makes never waits for another worker's
-        writer lock. Reading takes the ``keep`` newest over every part, so
+        Each process writes to an environment of its own (its part,
+        ``lists/N``: ``_claimed_part``), so the one write every request makes
+        never waits for another worker's writer lock. Reading takes the ``keep`` newest over every part, so
         values older than those may wait for the next trim; they are never
         read back.
         """
@@ -310,8 +310,8 @@ class LMDBStore:
             newest = _newest_key(cursor, prefix)
             after = _SEQ.unpack(newest[len(prefix) :])[0] + 1 if newest is not None else 0
             txn.put(prefix + _SEQ.pack(max(time.time_ns(), after)), dumps_compact(value), db=lists.dbs[b"lists"])
-            lists.calls += 1
-            if lists.calls % self.TRIM_EVERY == 0:
+            pushed = lists.pushed[prefix] = lists.pushed.get(prefix, 0) + 1
+            if pushed % self.TRIM_EVERY == 0:
                 _keep_newest(txn, lists.dbs[b"lists"], prefix, max(keep, 1))
 
     def newest(self, name: str, count: int) -> list[Any]:
@@ -432,6 +432,7 @@ class _Opened:
     data_file: str
     calls: int = 0  # counted without a lock: a lost count only moves the next release
     mapped: list[tuple[int, int]] | None = None  # the map's address ranges, found on the first release
+    pushed: dict[bytes, int] = field(default_factory=dict)  # a list part's values added, by list: when to trim
 
 
 _ENVIRONMENTS: dict[tuple[str, int], _Opened] = {}
