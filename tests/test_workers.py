@@ -178,31 +178,6 @@ def resident_kib(mapped_file: str) -> int:
     return total
 
 
-def test_an_lmdb_store_used_before_a_fork_serves_parent_and_child(tmp_path):
-    """LMDB refuses a second open of one file in a process, and a child inherits its parent's: the child
-    opens its own, and what each writes the other reads."""
-    store = open_store(f"lmdb:///{tmp_path / 'forked.lmdb'}", 10)
-    store.put("resp_parent", record(1))  # the parent's environment is open when it forks
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report, never return into pytest
-        code = 1
-        try:
-            seen = store.get("resp_parent") == record(1)
-            store.put("resp_child", record(2))
-            own = [key for key in lmdb_store._ENVIRONMENTS if key[1] == os.getpid()]  # not the parent's, reused
-            code = 0 if seen and own else 3
-        finally:
-            os.write(write, str(code).encode())
-            os._exit(code)
-    os.close(write)
-    with os.fdopen(read) as reader:
-        reported = reader.read()
-    os.waitpid(pid, 0)
-    assert reported == "0"
-    assert store.ids() == ["resp_parent", "resp_child"]
-
-
 def in_a_child(work) -> str:
     """``work()`` run in a forked child; what it returned (a string), once the child has ended."""
     read, write = os.pipe()
@@ -219,6 +194,22 @@ def in_a_child(work) -> str:
         reported = reader.read()
     os.waitpid(pid, 0)
     return reported
+
+
+def test_an_lmdb_store_used_before_a_fork_serves_parent_and_child(tmp_path):
+    """LMDB refuses a second open of one file in a process, and a child inherits its parent's: the child
+    opens its own, and what each writes the other reads."""
+    store = open_store(f"lmdb:///{tmp_path / 'forked.lmdb'}", 10)
+    store.put("resp_parent", record(1))  # the parent's environment is open when it forks
+
+    def in_the_child() -> str:
+        seen = store.get("resp_parent") == record(1)
+        store.put("resp_child", record(2))
+        own = [key for key in lmdb_store._ENVIRONMENTS if key[1] == os.getpid()]  # not the parent's, reused
+        return "0" if seen and own else "3"
+
+    assert in_a_child(in_the_child) == "0"
+    assert store.ids() == ["resp_parent", "resp_child"]
 
 
 def test_each_process_writes_its_own_part_of_an_lmdb_list_and_reads_them_as_one(tmp_path):
