@@ -97,7 +97,9 @@ TEMPORARY_SHARE = 0.9
 
 #: The named databases (``max_dbs``) and the records' two per kind.
 TABLES = {RESPONSES: (b"responses", b"responses-ids"), CONVERSATIONS: (b"conversations", b"conversations-ids")}
-_NAMES = (*(name for pair in TABLES.values() for name in pair), b"meta", b"values", b"lists")
+_NAMES = (*(name for pair in TABLES.values() for name in pair), b"meta", b"values")
+#: The one named database of a part of the named lists (``lists/N``).
+_LIST_NAMES = (b"lists",)
 
 #: Readers at once, over every process and thread (LMDB's default of 126 is short of 64 workers × 8 threads).
 MAX_READERS = 1024
@@ -340,8 +342,7 @@ class LMDBStore:
 
     def _own_lists(self) -> _Opened:
         """This process's part of the named lists (``_claimed_part``)."""
-        part = _claimed_part(self.path / LISTS)
-        return _environment(part, map_size=self._lists_map_size, writemap=self._owned_dir is not None)
+        return self._list_part(_claimed_part(self.path / LISTS))
 
     def _list_parts(self) -> list[_Opened]:
         """Every part of the named lists, claimed now or before (the values of a process gone stay)."""
@@ -349,8 +350,12 @@ class LMDBStore:
             folders = sorted(entry.path for entry in os.scandir(self.path / LISTS) if entry.name.isdigit())
         except FileNotFoundError:
             return []
+        return [self._list_part(Path(folder)) for folder in folders]
+
+    def _list_part(self, folder: Path) -> _Opened:
+        """One part's environment, its map as the store's own (``writemap`` for a temporary store)."""
         writemap = self._owned_dir is not None
-        return [_environment(Path(folder), map_size=self._lists_map_size, writemap=writemap) for folder in folders]
+        return _environment(folder, map_size=self._lists_map_size, writemap=writemap, names=_LIST_NAMES)
 
     # --- the end -------------------------------------------------------------------------------
 
@@ -454,7 +459,7 @@ class _Process:
 _PROCESS = _Process()
 
 
-def _environment(path: Path, *, map_size: int, writemap: bool) -> _Opened:
+def _environment(path: Path, *, map_size: int, writemap: bool, names: tuple[bytes, ...] = _NAMES) -> _Opened:
     """This process's environment for ``path`` and its named databases, opened on first use.
 
     LMDB must not open one file twice in a process, and an environment must
@@ -474,7 +479,7 @@ def _environment(path: Path, *, map_size: int, writemap: bool) -> _Opened:
             env = lmdb.open(
                 str(path),
                 map_size=map_size,
-                max_dbs=len(_NAMES),
+                max_dbs=len(names),
                 max_readers=MAX_READERS,
                 metasync=False,
                 sync=False,
@@ -482,7 +487,7 @@ def _environment(path: Path, *, map_size: int, writemap: bool) -> _Opened:
             )
             env.reader_check()  # reader slots left by a worker that was killed mid-read
             with env.begin(write=True) as txn:
-                dbs = {name: env.open_db(name, txn=txn) for name in _NAMES}
+                dbs = {name: env.open_db(name, txn=txn) for name in names}
             found = _ENVIRONMENTS[key] = _Opened(env, dbs, os.path.realpath(path / "data.mdb"))
     return found
 
