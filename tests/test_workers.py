@@ -255,6 +255,17 @@ def test_a_part_of_an_lmdb_list_is_trimmed_to_its_newest(tmp_path):
     assert [value["n"] for value in store.newest("recent", 20)] == list(range(280, 300))
 
 
+def test_a_push_counts_as_a_call_of_the_store_whose_pages_are_let_go_every_so_many_calls(tmp_path):
+    """The list is in a part of its own, but the pushes still set how often the store's pages are let go:
+    not counted, a worker held 3.5 MiB more at its peak."""
+    store = LMDBStore(tmp_path / "counted.lmdb", 10)
+    opened = lmdb_store._ENVIRONMENTS[(str(store.path), os.getpid())]
+    before = opened.calls
+    for n in range(5):
+        store.push("recent", {"n": n}, keep=20)
+    assert opened.calls == before + 5
+
+
 def test_concurrent_writers_lose_nothing(store_url):
     """4 threads, each with its own store object (as separate processes have), 50 puts each."""
     if store_url == "memory://":
