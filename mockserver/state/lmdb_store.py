@@ -28,7 +28,7 @@ LMDB lets one writer in at a time per environment, and every request adds
 a recent-requests entry: in the one environment, two workers' entries and
 records waited for each other's writer lock, and each wait is a sleep and a
 wake-up in the system. A part of its own spares a process that (two
-workers under load: 3,598 -> 3,862 requests/s; bench/README.md, "Seventh
+workers under load: 3,524 -> 3,684 requests/s; bench/README.md, "Seventh
 round"). A process holds its part while it lives (``_claimed_part``);
 reading takes the newest values of every part, in the order they were
 added.
