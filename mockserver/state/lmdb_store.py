@@ -74,6 +74,7 @@ worker's peak resident size of 51 against 57 MiB.
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
 import shutil
 import struct
@@ -325,20 +326,21 @@ class LMDBStore:
 
     def newest(self, name: str, count: int) -> list[Any]:
         """Up to ``count`` of the named list's newest values over every process's part, oldest first."""
+        if count <= 0:
+            return []
         prefix = name.encode() + b"\0"
         found: list[tuple[bytes, str, bytes]] = []
         for part in self._list_parts():
             with part.env.begin() as txn:
                 cursor = txn.cursor(db=part.dbs[b"lists"])
-                taken = 0
-                if count > 0 and _newest_key(cursor, prefix) is not None:
-                    for key, text in cursor.iterprev():
-                        if not key.startswith(prefix) or taken == count:
-                            break
-                        found.append((bytes(key[len(prefix) :]), part.data_file, bytes(text)))
-                        taken += 1
+                if _newest_key(cursor, prefix) is None:
+                    continue
+                for key, text in itertools.islice(cursor.iterprev(), count):
+                    if not key.startswith(prefix):
+                        break
+                    found.append((bytes(key[len(prefix) :]), part.data_file, bytes(text)))
         found.sort()  # by the time each value was added (then by part, for the same nanosecond)
-        return [load_record(text) for _, _, text in found[-count:]] if count > 0 else []
+        return [load_record(text) for _, _, text in found[-count:]]
 
     def drop_list(self, name: str) -> None:
         """Forget the named list (every process's part)."""
