@@ -84,6 +84,9 @@ class Figures:
     def ttfe(self) -> float:
         return statistics.median(s.ttfe_p50_ms for s in self.streams) if self.streams else 0.0
 
+    def rest(self) -> float:
+        return statistics.median(s.rest_p50_ms for s in self.streams) if self.streams else 0.0
+
     def events_per_s(self) -> float:
         return statistics.median(s.events_per_s for s in self.streams) if self.streams else 0.0
 
@@ -343,6 +346,8 @@ def render(run: Run, args: argparse.Namespace, *, elapsed: float) -> str:
         f"{ratio(mock.rps(True), base.rps(True))} |",
         f"| streamed: time to first event p50 ms | {mock.ttfe():.2f} | {base.ttfe():.2f} | "
         f"{ratio(mock.ttfe(), base.ttfe())} |",
+        f"| streamed: first event to last p50 ms (set by the client's reading) | {mock.rest():.2f} | "
+        f"{base.rest():.2f} | {ratio(mock.rest(), base.rest())} |",
         f"| streamed: events/s (one client) | {mock.events_per_s():,.0f} | {base.events_per_s():,.0f} | "
         f"{ratio(mock.events_per_s(), base.events_per_s())} |",
         f"| in-process create µs (respx, distinct bodies) | {run.in_process[0]:.0f} | {run.in_process[1]:.0f} | "
