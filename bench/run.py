@@ -346,7 +346,7 @@ def render(run: Run, args: argparse.Namespace, *, elapsed: float) -> str:
         f"{ratio(mock.rps(True), base.rps(True))} |",
         f"| streamed: time to first event p50 ms | {mock.ttfe():.2f} | {base.ttfe():.2f} | "
         f"{ratio(mock.ttfe(), base.ttfe())} |",
-        f"| streamed: first event to last p50 ms (set by the client's reading) | {mock.rest():.2f} | "
+        f"| streamed: first event to last p50 ms | {mock.rest():.2f} | "
         f"{base.rest():.2f} | {ratio(mock.rest(), base.rest())} |",
         f"| streamed: events/s (one client) | {mock.events_per_s():,.0f} | {base.events_per_s():,.0f} | "
         f"{ratio(mock.events_per_s(), base.events_per_s())} |",
