@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     p.add_argument("--rounds-per-run", type=int, default=3, help="rounds a `make bench` run takes medians of (3)")
     args = p.parse_args(argv)
+    if args.rounds < 1 or args.rounds_per_run < 1:
+        p.error("--rounds and --rounds-per-run must be at least 1")
     try:
         ensure_wrk()
     except WrkMissing as exc:
@@ -44,8 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     print("| ratio | median | min | max | ≥ 1 in | as `make bench` takes it: ≥ 1 in |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name, (a, b) in figures.items():
-        rounds = [x / y for x, y in zip(a, b, strict=True)]
+        rounds = [x / y for x, y in zip(a, b, strict=True) if y > 0]
         runs = bench_ratios(a, b, args.rounds_per_run)
+        if not rounds:
+            print(f"| {name} | no figures: copy B measured nothing (see its log) | | | | |")
+            continue
         print(
             f"| {name} | {statistics.median(rounds):.3f} | {min(rounds):.3f} | {max(rounds):.3f} | "
             f"{sum(r >= 1 for r in rounds)} of {len(rounds)} rounds | {sum(r >= 1 for r in runs)} of {len(runs)} runs |"
@@ -55,11 +60,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def bench_ratios(a: list[float], b: list[float], per_run: int) -> list[float]:
     """A ÷ B as ``make bench`` reports a ratio: each figure's median over a run's rounds, one ratio per run."""
-    runs = len(a) // per_run
-    return [
-        statistics.median(a[i * per_run : (i + 1) * per_run]) / statistics.median(b[i * per_run : (i + 1) * per_run])
-        for i in range(runs)
+    medians = [
+        (statistics.median(a[i : i + per_run]), statistics.median(b[i : i + per_run]))
+        for i in range(0, len(a) - per_run + 1, per_run)
     ]
+    return [x / y for x, y in medians if y > 0]
 
 
 def measure(work: Path, args: argparse.Namespace) -> dict[str, tuple[list[float], list[float]]]:
